@@ -1,0 +1,205 @@
+"""The `recdash` command line: import data, list datasets, evaluate baselines.
+
+Every subcommand prints a readable result, or with --json one JSON document on stdout; progress
+bars go to stderr. Bad input exits with status 1 and the validation errors; wrong usage with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from tqdm import tqdm
+
+from recdash.data import schema as S
+from recdash.errors import RecdashError
+
+EXIT_INVALID = 1
+
+
+class _Bar:
+    """A tqdm bar driven by the library's progress callback(fraction, message)."""
+
+    def __init__(self, desc: str, enabled: bool = True) -> None:
+        self.bar = tqdm(total=1000, desc=desc, file=sys.stderr, disable=not enabled,
+                        bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
+
+    def __call__(self, fraction: float, message: str) -> None:
+        self.bar.n = int(1000 * min(max(fraction, 0.0), 1.0))
+        self.bar.set_postfix_str(message[:60], refresh=True)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _pairs(values: Sequence[str] | None, flag: str) -> dict[str, str]:
+    out = {}
+    for v in values or []:
+        if "=" not in v:
+            raise RecdashError(f"{flag} takes FIELD=COLUMN pairs such as {flag} user_id=visitorid;"
+                               f" got {v!r}")
+        key, val = v.split("=", 1)
+        out[key.strip()] = val.strip()
+    return out
+
+
+def _emit(args: argparse.Namespace, payload: dict, text: str) -> None:
+    print(json.dumps(payload, default=str) if args.json else text)
+
+
+def _workspace(args: argparse.Namespace):
+    from recdash.workspace import Workspace
+
+    return Workspace(args.workspace)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from recdash.data.dataset import prepare_dataset
+    from recdash.data.demo import generate_demo_shop
+
+    ws = _workspace(args)
+    bar = _Bar("demo shop", not args.json)
+    events, catalog = generate_demo_shop(scale=args.scale, seed=args.seed, progress=bar)
+    bar.close()
+    ds, report = prepare_dataset(args.name, events, catalog, interactions_name="demo-events.csv",
+                                 catalog_name="demo-catalog.csv")
+    if ds is None:
+        _emit(args, {"ok": False, "report": report.to_dict()}, report.format())
+        return EXIT_INVALID
+    ws.save_dataset(ds, source=f"demo shop (scale {args.scale}, seed {args.seed})",
+                    overwrite=args.replace)
+    _emit(args, {"ok": True, "dataset": args.name, "report": report.to_dict()},
+          report.format() + f"\nStored as '{args.name}' in {ws.root}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from recdash.data.dataset import prepare_dataset, prepare_public
+
+    ws = _workspace(args)
+    if args.public:
+        ds, report = prepare_public(args.name, args.public, args.layout, kcore=args.kcore)
+    elif args.interactions:
+        mapping = S.ColumnMapping(_pairs(args.map, "--map"), _pairs(args.catalog_map,
+                                                                    "--catalog-map"),
+                                  _pairs(args.event, "--event"))
+        ds, report = prepare_dataset(args.name, args.interactions, args.catalog, mapping=mapping,
+                                     encoding=args.encoding, kcore=args.kcore)
+    else:
+        raise RecdashError("give --interactions FILE (and --catalog FILE), or --public FOLDER")
+    if ds is None:
+        _emit(args, {"ok": False, "report": report.to_dict()}, report.format())
+        return EXIT_INVALID
+    ws.save_dataset(ds, source=str(args.public or args.interactions), overwrite=args.replace)
+    _emit(args, {"ok": True, "dataset": args.name, "report": report.to_dict()},
+          report.format() + f"\nStored as '{args.name}' in {ws.root}")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    ws = _workspace(args)
+    if args.delete:
+        ws.delete_dataset(args.delete)
+        _emit(args, {"deleted": args.delete}, f"Deleted '{args.delete}'")
+        return 0
+    if args.report:
+        report = ws.load_dataset(args.report).report
+        _emit(args, report.to_dict(), report.format())
+        return 0
+    infos = ws.datasets()
+    rows = [{"name": d.name, **{k: d.stats.get(k) for k in ("users", "catalog_items", "events")},
+             "source": d.source} for d in infos]
+    text = "\n".join(f"{r['name']:<20} {r['users'] or 0:>9,} users {r['catalog_items'] or 0:>9,}"
+                     f" items {r['events'] or 0:>11,} events  {r['source']}" for r in rows)
+    _emit(args, {"datasets": rows}, text or f"No datasets in {ws.root} yet: try `recdash demo`")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from recdash.eval.run import RunSpec, run_evaluation
+
+    ws = _workspace(args)
+    if args.data == "demo":
+        ws.ensure_demo()
+    spec = RunSpec(args.data, args.model, args.split, tuple(args.k), not args.keep_seen,
+                   args.candidates, args.kcore)
+    bar = _Bar(f"{args.model} on {args.data}", not args.json)
+    try:
+        run_id, result = run_evaluation(ws, spec, progress=bar)
+    finally:
+        bar.close()
+    _emit(args, {"run": run_id, "model": args.model, "dataset": args.data, **result.to_dict()},
+          f"Run {run_id}: {args.model} on {args.data}\n" + result.format())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from recdash.models import BASELINES
+
+    parser = argparse.ArgumentParser(prog="recdash", description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", help="workspace folder (default: $RECDASH_WORKSPACE or "
+                        "./workspace)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--json", action="store_true", help="print one JSON document")
+        return p
+
+    p = add("demo", "generate the demo shop and store it")
+    p.add_argument("--name", default="demo")
+    p.add_argument("--scale", type=float, default=1.0, help="1.0 = about 100k events")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--replace", action="store_true", help="replace a dataset of that name")
+    p.set_defaults(func=cmd_demo)
+
+    p = add("import", "validate and store an interaction log and catalog")
+    p.add_argument("--name", required=True, help="dataset name in the workspace")
+    p.add_argument("--interactions", help="CSV/TSV(.gz)/Parquet/JSON-lines interaction log")
+    p.add_argument("--catalog", help="product catalog file")
+    p.add_argument("--public", help="a public dataset folder (MovieLens-1M, RecBole files) or "
+                   "a 'user item item ...' sequence file")
+    p.add_argument("--layout", choices=("movielens", "recbole", "sequence"),
+                   help="layout of --public (detected when omitted)")
+    p.add_argument("--map", action="append", metavar="FIELD=COLUMN",
+                   help="interaction column mapping, e.g. --map user_id=visitorid")
+    p.add_argument("--catalog-map", action="append", metavar="FIELD=COLUMN")
+    p.add_argument("--event", action="append", metavar="LABEL=TYPE",
+                   help="map a shop's event label, e.g. --event addtocart=cart")
+    p.add_argument("--encoding", default="utf-8")
+    p.add_argument("--kcore", type=int, default=0, help="keep users/items with >= K events")
+    p.add_argument("--replace", action="store_true", help="replace a dataset of that name")
+    p.set_defaults(func=cmd_import)
+
+    p = add("datasets", "list, inspect or delete stored datasets")
+    p.add_argument("--delete", metavar="NAME")
+    p.add_argument("--report", metavar="NAME", help="print a dataset's validation report")
+    p.set_defaults(func=cmd_datasets)
+
+    p = add("evaluate", "fit a baseline and report full-ranking metrics")
+    p.add_argument("--data", required=True, help="dataset name ('demo' = the demo shop)")
+    p.add_argument("--model", required=True, choices=list(BASELINES))
+    p.add_argument("--split", choices=("loo", "temporal"), default="loo")
+    p.add_argument("--k", type=int, nargs="+", default=[10, 20, 50])
+    p.add_argument("--keep-seen", action="store_true", help="do not exclude history items")
+    p.add_argument("--candidates", choices=("catalog", "interacted"), default="catalog")
+    p.add_argument("--kcore", type=int, default=0)
+    p.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RecdashError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"ok": False, "error": str(exc)}))
+        print(f"recdash: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+if __name__ == "__main__":
+    sys.exit(main())

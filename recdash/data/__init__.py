@@ -1,0 +1,1 @@
+"""Data: canonical schema, file readers, public layouts, validation, splits, the demo shop."""

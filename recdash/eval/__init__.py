@@ -1,0 +1,1 @@
+"""Evaluation: full-ranking metrics with their protocol, per segment."""

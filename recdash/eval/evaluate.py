@@ -1,0 +1,186 @@
+"""Full-ranking evaluation of any recommender on a split, in batches, with segments.
+
+Every user is scored against every candidate item; a batch of users at a time so that memory
+stays bounded for million-item catalogs (never a users x items matrix). Results carry their
+protocol and per-segment breakdowns: cold/warm users, and targets that are cold (unseen in
+training), head or tail items.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from recdash.data import schema as S
+from recdash.data.splits import Split
+from recdash.eval import metrics as M
+from recdash.eval.protocol import Protocol
+from recdash.models.base import Progress, Recommender, mask_seen_
+
+SCORE_BUDGET_BYTES = 256 * 1024**2  # one batch's score matrix
+COLD_USER_MAX = 5  # users with at most this many history events are "cold"
+HEAD_SHARE = 0.2  # the most popular 20% of items (by training events) are the "head"
+
+
+@dataclass
+class EvalResult:
+    """Metrics of one model on one split stage.
+
+    Attributes:
+        protocol: how they were measured.
+        metrics: overall values, e.g. {"NDCG@10": 0.18, "Coverage@10": 0.41, ...}.
+        segments: segment -> {"users": n, metric: value} (accuracy metrics only).
+        notes: facts a reader should know (e.g. unreachable repeat targets).
+        seconds: wall time of the evaluation.
+    """
+
+    protocol: Protocol
+    metrics: dict[str, float]
+    segments: dict[str, dict[str, float]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"protocol": self.protocol.to_dict(), "metrics": self.metrics,
+                "segments": self.segments, "notes": self.notes, "seconds": self.seconds}
+
+    def table(self) -> pd.DataFrame:
+        """Segments as rows, metrics as columns."""
+        return pd.DataFrame(self.segments).T
+
+    def format(self) -> str:
+        lines = [f"Protocol: {self.protocol.label()}"]
+        lines += [f"  {k:<16} {v:.4f}" for k, v in self.metrics.items()]
+        lines.append("Segments:")
+        lines.append(self.table().to_string(float_format=lambda v: f"{v:.4f}"))
+        lines += [f"Note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _labels(split: Split, catalog: pd.DataFrame | None) -> np.ndarray | None:
+    if catalog is None or catalog[S.CATEGORY].isna().all():
+        return None
+    cats = catalog.set_index(S.ITEM)[S.CATEGORY]
+    cats = cats[~cats.index.duplicated()].reindex(pd.Index(split.items))
+    codes, _ = pd.factorize(cats)
+    # A missing category is a label of its own, equal to no other item's.
+    missing = codes < 0
+    codes[missing] = -1 - np.flatnonzero(missing)
+    return codes
+
+
+def _padded_targets(targets, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lists = [np.unique(targets[r]) for r in rows]
+    n = np.array([len(t) for t in lists])
+    pad = np.full((len(lists), max(1, n.max(initial=1))), -1, dtype=np.int64)
+    for i, t in enumerate(lists):
+        pad[i, : len(t)] = t
+    return pad, n
+
+
+def evaluate(model: Recommender, split: Split, *, stage: str = "test",
+             ks: tuple[int, ...] = (10, 20, 50), exclude_seen: bool = True,
+             catalog: pd.DataFrame | None = None, item_vectors: np.ndarray | None = None,
+             progress: Progress | None = None) -> EvalResult:
+    """Full-ranking metrics of a fitted model on one stage of a split.
+
+    Args:
+        model: fitted on `split`'s training part (same item indices).
+        split: the split.
+        stage: "test" (history = everything before the test target) or "valid".
+        ks: list lengths.
+        exclude_seen: remove the user's history items from the ranking.
+        catalog: enables category intra-list diversity.
+        item_vectors: (I, d) enables vector intra-list diversity.
+        progress: callback(fraction, message).
+
+    Returns:
+        The EvalResult with overall and per-segment metrics.
+    """
+    start = time.perf_counter()
+    st = split.stage(stage)
+    ks = tuple(sorted(set(int(k) for k in ks)))
+    kmax = min(max(ks), split.n_items)
+    train = split.train()
+    counts = np.bincount(train.items, minlength=split.n_items).astype(np.float64)
+    pairs = np.unique(np.repeat(np.arange(len(train)), train.lengths) * split.n_items
+                      + train.items.astype(np.int64))
+    info = M.self_information(np.bincount(pairs % split.n_items, minlength=split.n_items),
+                              len(split.users))
+    labels = _labels(split, catalog)
+    per_user: dict[str, list[np.ndarray]] = {}
+    seen_items = np.zeros(split.n_items, dtype=bool)
+    shown = {k: np.zeros(split.n_items, dtype=bool) for k in ks}
+    unreachable = 0
+    batch = max(1, min(4096, SCORE_BUDGET_BYTES // (4 * split.n_items)))
+    n = len(st.users)
+    for lo in range(0, n, batch):
+        rows = np.arange(lo, min(n, lo + batch))
+        hist = split.sequences.select(st.users[rows], st.cut[rows])
+        scores = torch.from_numpy(model.score(hist))
+        if exclude_seen:
+            mask_seen_(scores, hist)
+        targets, n_targets = _padded_targets(st.targets, rows)
+        gathered = scores.gather(1, torch.from_numpy(np.maximum(targets, 0)))
+        unreachable += int(((gathered == float("-inf")).numpy() & (targets >= 0)).sum())
+        top = torch.topk(scores, kmax, dim=1).indices.numpy()
+        hits = M.hit_matrix(top, targets)
+        values: dict[str, np.ndarray] = {}
+        for k in ks:
+            kk = min(k, kmax)
+            values.update(M.accuracy(hits, n_targets, kk))
+            shown[k][top[:, :kk]] = True
+            values[f"Novelty@{k}"] = M.novelty(top[:, :kk], info)
+            values[f"AvgPop@{k}"] = M.average_popularity(top[:, :kk], counts)
+            if labels is not None:
+                values[f"ILD-category@{k}"] = M.intra_list_diversity_labels(top[:, :kk], labels)
+            if item_vectors is not None:
+                values[f"ILD-vector@{k}"] = M.intra_list_diversity_vectors(top[:, :kk],
+                                                                           item_vectors)
+        values["_first_target"] = targets[:, 0].astype(np.float64)
+        for key, v in values.items():
+            per_user.setdefault(key, []).append(v)
+        if progress:
+            progress(rows[-1] / max(1, n - 1), f"evaluated {rows[-1] + 1:,}/{n:,} users")
+    arrays = {k: np.concatenate(v) for k, v in per_user.items()} if n else {}
+    metrics = {k: float(v.mean()) for k, v in arrays.items() if not k.startswith("_")}
+    for k in ks:
+        metrics[f"Coverage@{k}"] = float(shown[k].mean())
+    protocol = Protocol(split.kind, stage, "full", split.n_items, split.candidates, ks,
+                        exclude_seen, split.kcore, n)
+    notes = list(split.notes)
+    if unreachable:
+        notes.append(f"{unreachable:,} target(s) are items already in the user's history, which "
+                     "the seen-item filter makes unreachable; evaluate with exclude_seen=False "
+                     "(--keep-seen) for repeat-purchase shops")
+    segments = _segments(arrays, st.cut, counts) if n else {}
+    return EvalResult(protocol, metrics, segments, notes, time.perf_counter() - start)
+
+
+def _segments(arrays: dict[str, np.ndarray], cuts: np.ndarray,
+              counts: np.ndarray) -> dict[str, dict[str, float]]:
+    target = arrays["_first_target"].astype(np.int64)
+    target_count = counts[target]
+    order = np.argsort(-counts, kind="stable")
+    head = np.zeros(len(counts), dtype=bool)
+    head[order[: max(1, int(round(HEAD_SHARE * (counts > 0).sum())))]] = True
+    masks = {
+        "all": np.ones(len(cuts), dtype=bool),
+        "cold users": cuts <= COLD_USER_MAX,
+        "warm users": cuts > COLD_USER_MAX,
+        "head items": head[target] & (target_count > 0),
+        "tail items": ~head[target] & (target_count > 0),
+        "cold items": target_count == 0,
+    }
+    accuracy = [k for k in arrays if k.split("@")[0] in ("HR", "Recall", "NDCG", "MRR")]
+    out = {}
+    for name, mask in masks.items():
+        row: dict[str, float] = {"users": int(mask.sum())}
+        for k in accuracy:
+            row[k] = float(arrays[k][mask].mean()) if mask.any() else float("nan")
+        out[name] = row
+    return out

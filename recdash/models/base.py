@@ -1,0 +1,176 @@
+"""The recommender interface every model implements, baselines and the attention ranker alike.
+
+A model is fitted on a split's training data and then scores item candidates for any histories.
+Inside, items are internal indices; at the edges (`recommend`) they are the shop's own IDs.
+Unknown users and items degrade gracefully: unknown items in a history are ignored, and an
+empty history gets the most popular items (the LensKit habit: degrade, never crash).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from recdash.data import schema as S
+from recdash.data.sequences import Sequences
+from recdash.errors import NotFittedError
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """What a model learns from.
+
+    Attributes:
+        items: (I,) the shop's item IDs; position = internal index.
+        users: (N,) the shop's user IDs, one per sequence.
+        sequences: each user's training events, oldest first.
+        catalog: the canonical catalog (content-based models use it), or None.
+    """
+
+    items: np.ndarray
+    users: np.ndarray
+    sequences: Sequences
+    catalog: pd.DataFrame | None = None
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @classmethod
+    def from_split(cls, split, catalog: pd.DataFrame | None = None) -> "TrainData":
+        return cls(split.items, split.users, split.train(), catalog)
+
+
+class Recommender(ABC):
+    """Fit once, then score or recommend for any histories."""
+
+    name: ClassVar[str] = "model"
+
+    def __init__(self) -> None:
+        self._items: np.ndarray | None = None
+        self._users: pd.Index | None = None
+        self._train: Sequences | None = None
+        self._popularity: np.ndarray | None = None
+
+    # Subclasses implement these two ------------------------------------------------------
+    @abstractmethod
+    def _fit(self, data: TrainData, progress: Progress | None) -> None:
+        """Learn from data (items, sequences and catalog are set on self already)."""
+
+    @abstractmethod
+    def _score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        """(B, I) float32 scores for B non-empty histories of internal item indices."""
+
+    # The interface ----------------------------------------------------------------------
+    def fit(self, data: TrainData, progress: Progress | None = None) -> "Recommender":
+        self._items = np.asarray(data.items, dtype=object)
+        self._users = pd.Index(data.users)
+        self._train = data.sequences
+        counts = np.bincount(data.sequences.items, minlength=data.n_items).astype(np.float32)
+        self._popularity = counts
+        self._fit(data, progress)
+        return self
+
+    @property
+    def fitted(self) -> bool:
+        return self._items is not None
+
+    @property
+    def n_items(self) -> int:
+        self._check_fitted()
+        return len(self._items)
+
+    @property
+    def popularity(self) -> np.ndarray:
+        """(I,) training interaction counts per item."""
+        self._check_fitted()
+        return self._popularity
+
+    def _check_fitted(self) -> None:
+        if self._items is None:
+            raise NotFittedError(f"{type(self).__name__} isn't fitted; call fit(train_data) first")
+
+    def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        """(B, I) float32 scores; an empty history gets normalised popularity."""
+        self._check_fitted()
+        out = np.empty((len(histories), self.n_items), dtype=np.float32)
+        nonempty = [i for i, h in enumerate(histories) if len(h)]
+        if len(nonempty) < len(histories):
+            out[:] = self._popularity / max(1.0, float(self._popularity.max()))
+        if nonempty:
+            out[nonempty] = self._score([histories[i] for i in nonempty])
+        return out
+
+    def encode_items(self, item_ids: Sequence[object]) -> np.ndarray:
+        """Internal indices of shop item IDs; unknown IDs are dropped."""
+        self._check_fitted()
+        codes = pd.Index(self._items).get_indexer(pd.Index(list(item_ids), dtype=object))
+        return codes[codes >= 0].astype(np.int32)
+
+    def history_of(self, user_id: object) -> np.ndarray:
+        """A known user's training history (internal indices); empty for unknown users."""
+        self._check_fitted()
+        pos = self._users.get_indexer([user_id])[0]
+        return self._train[pos] if pos >= 0 else np.zeros(0, dtype=np.int32)
+
+    def recommend(self, users: Sequence[object] = (), k: int = 10, *,
+                  histories: Mapping[object, Sequence[object]] | None = None,
+                  exclude_seen: bool = True) -> pd.DataFrame:
+        """Top-k items for users, with the shop's IDs.
+
+        Args:
+            users: user IDs whose training history is used (unknown users get popular items).
+            k: list length.
+            histories: user -> item IDs to use instead (what-if edits, new visitors).
+            exclude_seen: drop items already in the history (keep them for repeat purchases).
+
+        Returns:
+            Columns user_id, rank (1-based), item_id, score.
+        """
+        self._check_fitted()
+        histories = dict(histories or {})
+        keys = list(users) + [u for u in histories if u not in set(users)]
+        hist = [self.encode_items(histories[u]) if u in histories else self.history_of(u)
+                for u in keys]
+        scores = torch.from_numpy(self.score(hist))
+        if exclude_seen:
+            mask_seen_(scores, hist)
+        k = min(k, self.n_items)
+        top = torch.topk(scores, k, dim=1)
+        frame = pd.DataFrame({
+            S.USER: np.repeat(np.asarray(keys, dtype=object), k),
+            "rank": np.tile(np.arange(1, k + 1), len(keys)),
+            S.ITEM: self._items[top.indices.numpy().ravel()],
+            "score": top.values.numpy().ravel(),
+        })
+        return frame[np.isfinite(frame["score"])].reset_index(drop=True)
+
+
+def mask_seen_(scores: torch.Tensor, histories: Sequence[np.ndarray]) -> None:
+    """Set each row's history items to -inf, in place."""
+    lengths = [len(h) for h in histories]
+    if not sum(lengths):
+        return
+    rows = np.repeat(np.arange(len(histories)), lengths)
+    cols = np.concatenate([h for h in histories if len(h)]).astype(np.int64)
+    scores[torch.from_numpy(rows), torch.from_numpy(cols)] = float("-inf")
+
+
+def history_matrix(histories: Sequence[np.ndarray], n_items: int):
+    """(B, I) binary scipy CSR matrix of the histories (repeats count once)."""
+    from scipy import sparse
+
+    lengths = [len(h) for h in histories]
+    rows = np.repeat(np.arange(len(histories)), lengths)
+    cols = np.concatenate(list(histories)) if sum(lengths) else np.zeros(0, np.int32)
+    mat = sparse.csr_matrix((np.ones(len(cols), np.float32), (rows, cols)),
+                            shape=(len(histories), n_items))
+    mat.data[:] = 1.0  # duplicates were summed
+    return mat

@@ -1,0 +1,237 @@
+"""The workspace: a folder with each dataset as Parquet and a SQLite catalog of datasets, runs and
+metrics.
+
+Several processes use it at once (the studio and a training job), so SQLite runs in WAL mode with
+short transactions and a busy timeout. Every write is crash-safe: dataset files are written into a
+temporary folder and renamed into place, and the catalog row is committed only after the rename;
+a failed import leaves the workspace exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from recdash.data.dataset import Dataset
+from recdash.data.report import ValidationReport
+from recdash.errors import RecdashError
+
+ENV_VAR = "RECDASH_WORKSPACE"
+DEFAULT_ROOT = "workspace"
+NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasets (
+    name TEXT PRIMARY KEY, created REAL NOT NULL, folder TEXT NOT NULL,
+    stats TEXT NOT NULL, report TEXT NOT NULL, source TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, dataset TEXT NOT NULL, model TEXT NOT NULL, params TEXT NOT NULL,
+    protocol TEXT NOT NULL, status TEXT NOT NULL, created REAL NOT NULL, finished REAL,
+    message TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, segment TEXT NOT NULL,
+    name TEXT NOT NULL, value REAL, PRIMARY KEY (run_id, segment, name));
+"""
+
+
+def check_name(name: str) -> str:
+    """A dataset name safe to use as a folder name, or a RecdashError saying the rule."""
+    if not isinstance(name, str) or not NAME_RULE.match(name) or name in (".", ".."):
+        raise RecdashError(f"dataset name {name!r} is not allowed: use 1-64 letters, digits, '_', "
+                           "'-' or '.', starting with a letter or digit (e.g. 'shop-2024')")
+    return name
+
+
+def suggest_name(text: str) -> str:
+    """A valid dataset name derived from free text such as an uploaded file name."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(str(text)).name.split(".")[0]).strip("-_.")
+    return (stem or "dataset")[:64]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A row of the workspace's dataset list."""
+
+    name: str
+    created: float
+    stats: dict
+    source: str
+
+
+def resolve_root(root: str | Path | None = None) -> Path:
+    """The workspace folder: the argument, else $RECDASH_WORKSPACE, else ./workspace."""
+    return Path(root or os.environ.get(ENV_VAR) or DEFAULT_ROOT)
+
+
+class Workspace:
+    """Datasets, runs and metrics on disk. Cheap to construct; safe to share between processes."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = resolve_root(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "datasets").mkdir(exist_ok=True)
+        with self._db() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.root / "catalog.sqlite", timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=30000")
+            yield db
+        finally:
+            db.close()
+
+    # Datasets -------------------------------------------------------------------------------
+    def dataset_names(self) -> list[str]:
+        with self._db() as db:
+            return [r[0] for r in db.execute("SELECT name FROM datasets ORDER BY created")]
+
+    def datasets(self) -> list[DatasetInfo]:
+        with self._db() as db:
+            rows = db.execute("SELECT name, created, stats, source FROM datasets ORDER BY created")
+            return [DatasetInfo(n, c, json.loads(s), src) for n, c, s, src in rows]
+
+    def has_dataset(self, name: str) -> bool:
+        return name in self.dataset_names()
+
+    def save_dataset(self, ds: Dataset, *, source: str = "", overwrite: bool = False) -> Path:
+        """Store a validated dataset atomically; refuses a report with errors.
+
+        Raises:
+            RecdashError: bad name, existing name without overwrite, or a report with errors.
+        """
+        check_name(ds.name)
+        if not ds.report.ok:
+            raise RecdashError(f"dataset '{ds.name}' has validation errors and cannot be stored")
+        if self.has_dataset(ds.name) and not overwrite:
+            raise RecdashError(f"a dataset named '{ds.name}' exists; pick another name or delete "
+                               f"it first (recdash datasets --delete {ds.name})")
+        final = self.root / "datasets" / ds.name
+        tmp = self.root / "datasets" / f".tmp-{uuid.uuid4().hex}"
+        tmp.mkdir()
+        try:
+            ds.interactions.to_parquet(tmp / "interactions.parquet", index=False)
+            ds.catalog.to_parquet(tmp / "catalog.parquet", index=False)
+            (tmp / "report.json").write_text(ds.report.to_json())
+            old = None
+            if final.exists():
+                old = final.with_name(f".old-{uuid.uuid4().hex}")
+                final.rename(old)
+            tmp.rename(final)
+            try:
+                with self._db() as db:
+                    db.execute("INSERT OR REPLACE INTO datasets VALUES (?, ?, ?, ?, ?, ?)",
+                               (ds.name, time.time(), ds.name, json.dumps(ds.report.stats),
+                                ds.report.to_json(), source))
+            except BaseException:
+                shutil.rmtree(final, ignore_errors=True)  # put the previous state back
+                if old is not None:
+                    old.rename(final)
+                raise
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return final
+
+    def load_dataset(self, name: str) -> Dataset:
+        """The stored dataset; raises RecdashError naming the stored datasets if unknown."""
+        with self._db() as db:
+            row = db.execute("SELECT folder, report FROM datasets WHERE name = ?",
+                             (name,)).fetchone()
+        if row is None:
+            names = ", ".join(self.dataset_names()) or "none yet"
+            raise RecdashError(f"no dataset named '{name}' in {self.root} (stored: {names}); "
+                               "import it first (recdash import ... --name NAME)")
+        folder = self.root / "datasets" / row[0]
+        events = pd.read_parquet(folder / "interactions.parquet")
+        catalog = pd.read_parquet(folder / "catalog.parquet")
+        return Dataset(name, events, catalog, ValidationReport.from_dict(json.loads(row[1])))
+
+    def delete_dataset(self, name: str) -> None:
+        """Remove a dataset's files and catalog rows (its runs and metrics too)."""
+        check_name(name)
+        with self._db() as db:
+            db.execute("DELETE FROM datasets WHERE name = ?", (name,))
+            db.execute("DELETE FROM runs WHERE dataset = ?", (name,))
+        shutil.rmtree(self.root / "datasets" / name, ignore_errors=True)
+
+    def ensure_demo(self, progress=None) -> bool:
+        """Generate and store the demo shop if the workspace has no dataset named 'demo'.
+
+        Returns True when it was created now.
+        """
+        from recdash.data.demo import DEMO_NAME, generate_demo_shop
+        from recdash.data.dataset import prepare_dataset
+
+        if self.has_dataset(DEMO_NAME):
+            return False
+        events, catalog = generate_demo_shop(progress=progress)
+        ds, report = prepare_dataset(DEMO_NAME, events, catalog,
+                                     interactions_name="demo-events.csv",
+                                     catalog_name="demo-catalog.csv")
+        if ds is None:  # a generator bug, not user input
+            raise RecdashError("the demo shop failed validation:\n" + report.format())
+        try:
+            self.save_dataset(ds, source="built-in demo shop")
+        except RecdashError:
+            if not self.has_dataset(DEMO_NAME):  # another process may have stored it first
+                raise
+            return False
+        return True
+
+    # Runs and metrics -----------------------------------------------------------------------
+    def create_run(self, dataset: str, model: str, params: dict, protocol: dict) -> str:
+        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{model}-{uuid.uuid4().hex[:6]}"
+        with self._db() as db:
+            db.execute("INSERT INTO runs (id, dataset, model, params, protocol, status, created)"
+                       " VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                       (run_id, dataset, model, json.dumps(params), json.dumps(protocol),
+                        time.time()))
+        return run_id
+
+    def set_run_protocol(self, run_id: str, protocol: dict) -> None:
+        with self._db() as db:
+            db.execute("UPDATE runs SET protocol = ? WHERE id = ?", (json.dumps(protocol), run_id))
+
+    def finish_run(self, run_id: str, metrics: dict[str, dict[str, float]],
+                   status: str = "finished", message: str = "") -> None:
+        """Record a run's end and its metrics ({segment: {metric: value}}) in one transaction."""
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?)",
+                           [(run_id, seg, k, float(v)) for seg, vals in metrics.items()
+                            for k, v in vals.items()])
+            db.execute("UPDATE runs SET status = ?, finished = ?, message = ? WHERE id = ?",
+                       (status, time.time(), message, run_id))
+            db.execute("COMMIT")
+
+    def runs(self, dataset: str | None = None) -> pd.DataFrame:
+        query = "SELECT * FROM runs" + (" WHERE dataset = ?" if dataset else "") + \
+            " ORDER BY created"
+        with self._db() as db:
+            return pd.read_sql_query(query, db, params=(dataset,) if dataset else ())
+
+    def metrics(self, run_id: str) -> dict[str, dict[str, float]]:
+        with self._db() as db:
+            rows = db.execute("SELECT segment, name, value FROM metrics WHERE run_id = ?",
+                              (run_id,)).fetchall()
+        out: dict[str, dict[str, float]] = {}
+        for seg, name, value in rows:
+            out.setdefault(seg, {})[name] = value
+        return out
