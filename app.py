@@ -1,0 +1,32 @@
+"""recdash studio: the frame around every page.
+
+It sets the page up, initialises session state, builds the demo shop on first start, draws the
+shared sidebar (workspace and dataset picker) and routes to the page the visitor chose. The pages
+live in `pages/`; a new page is one more `st.Page` line in PAGES.
+"""
+
+import streamlit as st
+
+from ui import loaders, state
+
+st.set_page_config(page_title="recdash", page_icon=":material/storefront:", layout="wide")
+state.init_state()
+root = state.workspace_root()
+loaders.ensure_demo_shop(root)  # every page needs a dataset, so the frame makes the first one
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+]
+page = st.navigation(PAGES)
+
+names = loaders.dataset_table(root)["name"].tolist()
+with st.sidebar:
+    if names:
+        state.keep_valid_selection(names)
+        st.selectbox("Dataset", names, key=state.DATASET,
+                     help="the dataset every page works on")
+    else:
+        st.caption("No datasets yet.")
+    st.caption(f"Workspace: `{root}`")
+
+page.run()

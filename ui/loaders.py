@@ -1,0 +1,102 @@
+"""Cached loaders: what the pages read from the workspace, computed once and reused across reruns.
+
+Every loader is keyed by plain arguments (the workspace folder as text and a dataset name), so two
+sessions on the same workspace share entries, and `max_entries` bounds memory. Code that changes
+the workspace (generating the demo shop, an import, a deletion) calls `refresh` afterwards.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from recdash import charts
+from recdash.data.dataset import Dataset
+from recdash.data.report import ValidationReport
+from recdash.errors import RecdashError
+from recdash.workspace import Workspace
+
+DATASET_COLUMNS = ("name", "users", "items", "events", "source", "created")
+CATALOG_TTL_S = 30  # the CLI or a training job may add datasets behind the studio's back
+
+
+@st.cache_data(max_entries=8, ttl=CATALOG_TTL_S, show_spinner=False)
+def dataset_table(root: str) -> pd.DataFrame:
+    """The workspace's datasets, oldest first: name, users, items, events, source, created.
+
+    Args:
+        root: the workspace folder.
+
+    Returns:
+        One row per dataset; `items` counts the products in its catalog.
+    """
+    rows = [{"name": info.name, "users": info.stats.get("users"),
+             "items": info.stats.get("catalog_items"), "events": info.stats.get("events"),
+             "source": info.source, "created": pd.Timestamp(info.created, unit="s", tz="UTC")}
+            for info in Workspace(root).datasets()]
+    return pd.DataFrame(rows, columns=list(DATASET_COLUMNS))
+
+
+@st.cache_data(max_entries=4, show_spinner="Loading the dataset...")
+def load_dataset(root: str, name: str) -> Dataset:
+    """The stored dataset `name` (interactions, catalog and validation report).
+
+    Raises:
+        RecdashError: the workspace has no such dataset.
+    """
+    return Workspace(root).load_dataset(name)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def load_report(root: str, name: str) -> ValidationReport:
+    """The validation report of dataset `name`; small, so reruns do not unpickle the tables."""
+    return load_dataset(root, name).report
+
+
+@st.cache_data(max_entries=8, show_spinner="Drawing the charts...")
+def overview_figures(root: str, name: str) -> tuple[go.Figure, go.Figure, go.Figure]:
+    """The Home page's charts of dataset `name`: events per day, event funnel, long tail."""
+    events = load_dataset(root, name).interactions
+    return (charts.events_over_time(events), charts.event_funnel(events),
+            charts.popularity_long_tail(events))
+
+
+def refresh() -> None:
+    """Forget every cached workspace read, after something changed the workspace."""
+    for loader in (dataset_table, load_dataset, load_report, overview_figures):
+        loader.clear()
+
+
+@st.cache_resource(show_spinner=False)
+def _demo_lock(root: str) -> threading.Lock:
+    # One lock per workspace and server, so two first visitors do not both build the demo shop.
+    return threading.Lock()
+
+
+def ensure_demo_shop(root: str) -> None:
+    """On first start (a workspace without datasets), build and store the demo shop.
+
+    Shows the generator's progress in an `st.status` box. Cheap on every other rerun: it only
+    reads the cached dataset list.
+
+    Args:
+        root: the workspace folder.
+    """
+    if not dataset_table(root).empty:
+        return
+    with _demo_lock(root), st.status("First start: building the demo shop...",
+                                     expanded=True) as status:
+        bar = st.progress(0.0, text="starting")
+        try:
+            Workspace(root).ensure_demo(
+                progress=lambda done, message: bar.progress(min(max(done, 0.0), 1.0), text=message))
+        except RecdashError as exc:
+            status.update(label="The demo shop could not be built", state="error")
+            st.error(str(exc))
+            return
+        finally:
+            refresh()
+        status.update(label="The demo shop is ready", state="complete", expanded=False)
