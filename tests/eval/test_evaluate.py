@@ -64,3 +64,25 @@ def test_segments_split_users_and_targets(split):
     assert seg["cold users"]["users"] + seg["warm users"]["users"] == 3
     assert seg["head items"]["users"] + seg["tail items"]["users"] + seg["cold items"]["users"] \
         == 3
+
+
+def test_a_million_item_catalog_is_scored_in_bounded_batches():
+    n_items, n_users = 1_000_000, 300
+    rng = np.random.default_rng(1)
+    rows = pd.DataFrame({S.USER: np.repeat([f"u{u}" for u in range(n_users)], 3),
+                         S.ITEM: [f"i{k:07d}" for k in rng.integers(0, 2000, 3 * n_users)]})
+    catalog = pd.DataFrame({S.ITEM: [f"i{k:07d}" for k in range(n_items)]})
+    ds, _ = prepare_dataset("big", rows, catalog)
+    split = make_split(ds.interactions, ds.catalog, "loo")
+    assert split.n_items == n_items
+    shapes = []
+
+    class Recording(Fixed):
+        def _score(self, histories):
+            shapes.append(len(histories))
+            return super()._score(histories)
+
+    res = E.evaluate(Recording().fit(TrainData.from_split(split)), split, ks=(10,))
+    assert res.protocol.n_users == n_users and res.protocol.n_candidates == n_items
+    # Never a users x items matrix: each batch stays within the score budget.
+    assert len(shapes) > 1 and max(shapes) * n_items * 4 <= E.SCORE_BUDGET_BYTES
