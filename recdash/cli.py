@@ -17,6 +17,8 @@ from recdash.data import schema as S
 from recdash.errors import RecdashError
 
 EXIT_INVALID = 1
+# The keys of recdash.models.BASELINES, spelled out so that `--help` need not import torch.
+MODEL_NAMES = ("pop", "pop-recent", "itemknn", "ease")
 
 
 class _Bar:
@@ -136,8 +138,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from recdash.models import BASELINES
-
     parser = argparse.ArgumentParser(prog="recdash", description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", help="workspace folder (default: $RECDASH_WORKSPACE or "
                         "./workspace)")
@@ -180,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("evaluate", "fit a baseline and report full-ranking metrics")
     p.add_argument("--data", required=True, help="dataset name ('demo' = the demo shop)")
-    p.add_argument("--model", required=True, choices=list(BASELINES))
+    p.add_argument("--model", required=True, choices=MODEL_NAMES)
     p.add_argument("--split", choices=("loo", "temporal"), default="loo")
     p.add_argument("--k", type=int, nargs="+", default=[10, 20, 50])
     p.add_argument("--keep-seen", action="store_true", help="do not exclude history items")

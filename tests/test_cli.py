@@ -69,3 +69,9 @@ def test_public_import_via_cli(tmp_path):
               "--json", ws=tmp_path / "ws")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["report"]["stats"]["events"] == 59427
+
+
+def test_cli_model_choices_are_the_baselines():
+    from recdash.cli import MODEL_NAMES
+    from recdash.models import BASELINES
+    assert tuple(BASELINES) == MODEL_NAMES

@@ -107,8 +107,9 @@ def evaluate(model: Recommender, split: Split, *, stage: str = "test",
     kmax = min(max(ks), split.n_items)
     train = split.train()
     counts = np.bincount(train.items, minlength=split.n_items).astype(np.float64)
-    pairs = np.unique(np.repeat(np.arange(len(train)), train.lengths) * split.n_items
-                      + train.items.astype(np.int64))
+    pairs = np.sort(np.repeat(np.arange(len(train)), train.lengths) * split.n_items
+                    + train.items.astype(np.int64))
+    pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]  # distinct (user, item)
     info = M.self_information(np.bincount(pairs % split.n_items, minlength=split.n_items),
                               len(split.users))
     labels = _labels(split, catalog)
