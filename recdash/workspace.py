@@ -149,6 +149,14 @@ class Workspace:
                 shutil.rmtree(tmp, ignore_errors=True)
         return final
 
+    def dataset_report(self, name: str) -> ValidationReport:
+        """A stored dataset's validation report, read from the catalog without its tables."""
+        with self._db() as db:
+            row = db.execute("SELECT report FROM datasets WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise RecdashError(f"no dataset named '{name}' in {self.root}")
+        return ValidationReport.from_dict(json.loads(row[0]))
+
     def load_dataset(self, name: str) -> Dataset:
         """The stored dataset; raises RecdashError naming the stored datasets if unknown."""
         with self._db() as db:

@@ -25,6 +25,7 @@ def test_save_load_roundtrip(workspace):
     assert back.interactions[S.ITEM].tolist() == ["i0", "i1", "i2"]
     assert back.report.stats["events"] == 3
     assert [d.name for d in workspace.datasets()] == ["shop"]
+    assert workspace.dataset_report("shop").stats == back.report.stats
 
 
 def test_unknown_dataset_names_the_stored_ones(workspace):

@@ -52,8 +52,8 @@ def load_dataset(root: str, name: str) -> Dataset:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def load_report(root: str, name: str) -> ValidationReport:
-    """The validation report of dataset `name`; small, so reruns do not unpickle the tables."""
-    return load_dataset(root, name).report
+    """The validation report of dataset `name`, read without loading the tables."""
+    return Workspace(root).dataset_report(name)
 
 
 @st.cache_data(max_entries=8, show_spinner="Drawing the charts...")
