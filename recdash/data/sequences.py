@@ -56,13 +56,20 @@ class Sequences:
 
     def select(self, rows: np.ndarray, lengths: np.ndarray | None = None) -> list[np.ndarray]:
         """Item arrays of the given sequences, each cut to lengths[i] events when given."""
-        out = []
+        return self.select_context(rows, lengths)[0]
+
+    def select_context(self, rows: np.ndarray, lengths: np.ndarray | None = None
+                       ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+        """(items, event codes, times) of the given sequences, cut to lengths[i] when given."""
+        items, events, times = [], [], []
         for i, u in enumerate(rows):
             start, end = self.offsets[u], self.offsets[u + 1]
             if lengths is not None:
                 end = min(end, start + int(lengths[i]))
-            out.append(self.items[start:end])
-        return out
+            items.append(self.items[start:end])
+            events.append(self.events[start:end])
+            times.append(self.times[start:end])
+        return items, events, times
 
 
 def _ranges(lengths: np.ndarray) -> np.ndarray:

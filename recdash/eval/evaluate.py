@@ -85,6 +85,7 @@ def _padded_targets(targets, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def evaluate(model: Recommender, split: Split, *, stage: str = "test",
              ks: tuple[int, ...] = (10, 20, 50), exclude_seen: bool = True,
              catalog: pd.DataFrame | None = None, item_vectors: np.ndarray | None = None,
+             max_users: int | None = None, seed: int = 0,
              progress: Progress | None = None) -> EvalResult:
     """Full-ranking metrics of a fitted model on one stage of a split.
 
@@ -96,6 +97,8 @@ def evaluate(model: Recommender, split: Split, *, stage: str = "test",
         exclude_seen: remove the user's history items from the ranking.
         catalog: enables category intra-list diversity.
         item_vectors: (I, d) enables vector intra-list diversity.
+        max_users: evaluate a fixed random sample of this many users (e.g. for early stopping).
+        seed: the sample's seed.
         progress: callback(fraction, message).
 
     Returns:
@@ -103,6 +106,8 @@ def evaluate(model: Recommender, split: Split, *, stage: str = "test",
     """
     start = time.perf_counter()
     st = split.stage(stage)
+    if max_users and max_users < len(st.users):
+        st = _sample(st, max_users, seed)
     ks = tuple(sorted(set(int(k) for k in ks)))
     kmax = min(max(ks), split.n_items)
     train = split.train()
@@ -121,8 +126,8 @@ def evaluate(model: Recommender, split: Split, *, stage: str = "test",
     n = len(st.users)
     for lo in range(0, n, batch):
         rows = np.arange(lo, min(n, lo + batch))
-        hist = split.sequences.select(st.users[rows], st.cut[rows])
-        scores = torch.from_numpy(model.score(hist))
+        hist, events, times = split.sequences.select_context(st.users[rows], st.cut[rows])
+        scores = torch.from_numpy(model.score(hist, events, times))
         if exclude_seen:
             mask_seen_(scores, hist)
         targets, n_targets = _padded_targets(st.targets, rows)
@@ -160,6 +165,19 @@ def evaluate(model: Recommender, split: Split, *, stage: str = "test",
                      "(--keep-seen) for repeat-purchase shops")
     segments = _segments(arrays, st.cut, counts) if n else {}
     return EvalResult(protocol, metrics, segments, notes, time.perf_counter() - start)
+
+
+def _sample(st, n: int, seed: int):
+    from recdash.data.splits import Stage
+    from recdash.data.sequences import Sequences
+
+    rows = np.sort(np.random.default_rng(seed).choice(len(st.users), n, replace=False))
+    t = st.targets
+    parts = [np.arange(t.offsets[r], t.offsets[r + 1]) for r in rows]
+    take = np.concatenate(parts)
+    offsets = np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.int64)
+    return Stage(st.users[rows], st.cut[rows],
+                 Sequences(offsets, t.items[take], t.events[take], t.times[take]))
 
 
 def _segments(arrays: dict[str, np.ndarray], cuts: np.ndarray,

@@ -32,12 +32,14 @@ class TrainData:
         users: (N,) the shop's user IDs, one per sequence.
         sequences: each user's training events, oldest first.
         catalog: the canonical catalog (content-based models use it), or None.
+        split: the split the data came from (models that validate during training use it).
     """
 
     items: np.ndarray
     users: np.ndarray
     sequences: Sequences
     catalog: pd.DataFrame | None = None
+    split: object | None = None
 
     @property
     def n_items(self) -> int:
@@ -45,7 +47,7 @@ class TrainData:
 
     @classmethod
     def from_split(cls, split, catalog: pd.DataFrame | None = None) -> "TrainData":
-        return cls(split.items, split.users, split.train(), catalog)
+        return cls(split.items, split.users, split.train(), catalog, split)
 
 
 class Recommender(ABC):
@@ -97,16 +99,30 @@ class Recommender(ABC):
         if self._items is None:
             raise NotFittedError(f"{type(self).__name__} isn't fitted; call fit(train_data) first")
 
-    def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        """(B, I) float32 scores; an empty history gets normalised popularity."""
+    def score(self, histories: Sequence[np.ndarray], events: Sequence[np.ndarray] | None = None,
+              times: Sequence[np.ndarray] | None = None) -> np.ndarray:
+        """(B, I) float32 scores; an empty history gets normalised popularity.
+
+        Args:
+            histories: B arrays of internal item indices, oldest first.
+            events: matching event type codes (models that read them use them), or None.
+            times: matching epoch seconds (NaN = unknown), or None.
+        """
         self._check_fitted()
         out = np.empty((len(histories), self.n_items), dtype=np.float32)
         nonempty = [i for i, h in enumerate(histories) if len(h)]
         if len(nonempty) < len(histories):
             out[:] = self._popularity / max(1.0, float(self._popularity.max()))
         if nonempty:
-            out[nonempty] = self._score([histories[i] for i in nonempty])
+            pick = (lambda xs: [xs[i] for i in nonempty] if xs is not None else None)
+            out[nonempty] = self._score_context(pick(histories), pick(events), pick(times))
         return out
+
+    def _score_context(self, histories: Sequence[np.ndarray],
+                       events: Sequence[np.ndarray] | None,
+                       times: Sequence[np.ndarray] | None) -> np.ndarray:
+        """Scores using event types and times too; models that read only items ignore them."""
+        return self._score(histories)
 
     def encode_items(self, item_ids: Sequence[object]) -> np.ndarray:
         """Internal indices of shop item IDs; unknown IDs are dropped."""
@@ -119,6 +135,15 @@ class Recommender(ABC):
         self._check_fitted()
         pos = self._users.get_indexer([user_id])[0]
         return self._train[pos] if pos >= 0 else np.zeros(0, dtype=np.int32)
+
+    def context_of(self, user_id: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A known user's training (items, event codes, times); empty arrays for unknown users."""
+        self._check_fitted()
+        pos = self._users.get_indexer([user_id])[0]
+        if pos < 0:
+            return np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros(0)
+        lo, hi = self._train.offsets[pos], self._train.offsets[pos + 1]
+        return self._train.items[lo:hi], self._train.events[lo:hi], self._train.times[lo:hi]
 
     def recommend(self, users: Sequence[object] = (), k: int = 10, *,
                   histories: Mapping[object, Sequence[object]] | None = None,
@@ -137,9 +162,15 @@ class Recommender(ABC):
         self._check_fitted()
         histories = dict(histories or {})
         keys = list(users) + [u for u in histories if u not in set(users)]
-        hist = [self.encode_items(histories[u]) if u in histories else self.history_of(u)
-                for u in keys]
-        scores = torch.from_numpy(self.score(hist))
+        hist, events, times = [], [], []
+        for u in keys:
+            if u in histories:
+                items = self.encode_items(histories[u])
+                ctx = (items, np.zeros(len(items), np.int8), np.full(len(items), np.nan))
+            else:
+                ctx = self.context_of(u)
+            hist.append(ctx[0]), events.append(ctx[1]), times.append(ctx[2])
+        scores = torch.from_numpy(self.score(hist, events, times))
         if exclude_seen:
             mask_seen_(scores, hist)
         k = min(k, self.n_items)

@@ -55,7 +55,7 @@ class Popularity(Recommender):
         pop = self.popularity
         self.scores_ = (counts + pop / (pop.max() + 1.0)).astype(np.float32)
 
-    def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+    def score(self, histories: Sequence[np.ndarray], events=None, times=None) -> np.ndarray:
         """The same (recent) popularity for every history, empty ones included."""
         self._check_fitted()
         return self._score(histories)

@@ -1,0 +1,236 @@
+"""The attention ranker's network: a causal transformer over a shopper's event sequence (SASRec,
+Kang & McAuley, ICDM 2018) whose items are described by ID, text, category, brand and price band.
+
+Tensors in, tensors out: no data loading, training or serving here. Item index 0 is padding;
+internal item i is row i + 1 of every item table. Because an item's vector is built from its
+content as well as its ID, an item never seen in training still gets a score (its untrained ID
+embedding is masked out, so it is scored by content alone).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+N_EVENT_TYPES = 3  # view, cart, purchase (schema.EVENT_TYPES); +1 for padding
+N_GAP_BUCKETS = 34  # 0 = padding, 1 = unknown/first, 2.. = log2 of seconds since last event
+
+
+@dataclass(frozen=True)
+class AttentionConfig:
+    """Settings of the network (stored in every checkpoint).
+
+    Attributes:
+        n_items: catalog size (without the padding row).
+        max_len: longest history read; older events are dropped.
+        dim: hidden size of embeddings and transformer.
+        n_layers: transformer blocks.
+        n_heads: attention heads per block.
+        dropout: dropout on embeddings, attention and feed-forward.
+        use_id: learn an ID embedding per item.
+        use_text: project the item's pretrained text embedding (text_dim wide).
+        text_dim: width of the text embeddings (384 for all-MiniLM-L6-v2).
+        use_category, use_brand, use_price: add these catalog features' embeddings.
+        n_categories, n_brands, n_price_bands: vocabulary sizes, filled in from the catalog
+            at fit time (0 = the catalog has none).
+        use_event: add an event-type (view/cart/purchase) embedding on the input side.
+        use_time_gap: add an embedding of log2(seconds since the previous event).
+    """
+
+    n_items: int
+    max_len: int = 200
+    dim: int = 64
+    n_layers: int = 2
+    n_heads: int = 1
+    dropout: float = 0.2
+    use_id: bool = True
+    use_text: bool = False
+    text_dim: int = 384
+    use_category: bool = True
+    use_brand: bool = True
+    use_price: bool = True
+    n_categories: int = 0
+    n_brands: int = 0
+    n_price_bands: int = 0
+    use_event: bool = True
+    use_time_gap: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ItemTower(nn.Module):
+    """(I + 1, dim) item vectors from ID, text, category, brand and price band."""
+
+    def __init__(self, cfg: AttentionConfig) -> None:
+        super().__init__()
+        n = cfg.n_items + 1
+        self.cfg = cfg
+        self.id = nn.Embedding(n, cfg.dim, padding_idx=0) if cfg.use_id else None
+        self.text = nn.Linear(cfg.text_dim, cfg.dim) if cfg.use_text else None
+        self.category = nn.Embedding(cfg.n_categories + 1, cfg.dim, padding_idx=0) \
+            if cfg.use_category and cfg.n_categories else None
+        self.brand = nn.Embedding(cfg.n_brands + 1, cfg.dim, padding_idx=0) \
+            if cfg.use_brand and cfg.n_brands else None
+        self.price = nn.Embedding(cfg.n_price_bands + 1, cfg.dim, padding_idx=0) \
+            if cfg.use_price and cfg.n_price_bands else None
+        # Item features are data, not parameters; they travel in the checkpoint.
+        self.register_buffer("text_emb", torch.zeros(n, cfg.text_dim if cfg.use_text else 0))
+        self.register_buffer("category_ids", torch.zeros(n, dtype=torch.long))
+        self.register_buffer("brand_ids", torch.zeros(n, dtype=torch.long))
+        self.register_buffer("price_ids", torch.zeros(n, dtype=torch.long))
+        # 1 for items seen in training, 0 for cold items (their ID embedding was never trained).
+        self.register_buffer("id_mask", torch.ones(n, 1))
+        self.norm = nn.LayerNorm(cfg.dim)
+
+    def forward(self, items: torch.Tensor | None = None) -> torch.Tensor:
+        """Vectors of `items` (any shape of indices), or of the whole table when None."""
+        idx = items if items is not None else torch.arange(
+            self.cfg.n_items + 1, device=self.id_mask.device)
+        parts = []
+        if self.id is not None:
+            parts.append(self.id(idx) * self.id_mask[idx])
+        if self.text is not None:
+            parts.append(self.text(self.text_emb[idx]))
+        if self.category is not None:
+            parts.append(self.category(self.category_ids[idx]))
+        if self.brand is not None:
+            parts.append(self.brand(self.brand_ids[idx]))
+        if self.price is not None:
+            parts.append(self.price(self.price_ids[idx]))
+        out = self.norm(torch.stack(parts).sum(0))
+        return out * (idx != 0).unsqueeze(-1)  # padding is the zero vector
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block whose attention weights can be returned."""
+
+    def __init__(self, cfg: AttentionConfig) -> None:
+        super().__init__()
+        self.heads = cfg.n_heads
+        self.qkv = nn.Linear(cfg.dim, 3 * cfg.dim)
+        self.proj = nn.Linear(cfg.dim, cfg.dim)
+        self.ff = nn.Sequential(nn.Linear(cfg.dim, 4 * cfg.dim), nn.GELU(),
+                                nn.Dropout(cfg.dropout), nn.Linear(4 * cfg.dim, cfg.dim))
+        self.norm1, self.norm2 = nn.LayerNorm(cfg.dim), nn.LayerNorm(cfg.dim)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.p_attn = cfg.dropout
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor,
+                want_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.norm1(x)).split(d, dim=2)
+        # (B, T, d) -> (B, H, T, d/H)
+        q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
+        weights = None
+        if want_weights:
+            att = (q @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))  # (B, H, T, T)
+            weights = att.masked_fill(~mask, float("-inf")).softmax(-1)
+            y = weights @ v
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                               dropout_p=self.p_attn if self.training else 0.0)
+        y = y.transpose(1, 2).reshape(b, t, d)
+        x = x + self.drop(self.proj(y))
+        x = x + self.drop(self.ff(self.norm2(x)))
+        return x, weights
+
+
+class AttentionRankerNet(nn.Module):
+    """Sequence encoder + item tower; scores are dot products of the two."""
+
+    def __init__(self, cfg: AttentionConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.items = ItemTower(cfg)
+        self.position = nn.Embedding(cfg.max_len, cfg.dim)
+        self.event = nn.Embedding(N_EVENT_TYPES + 1, cfg.dim, padding_idx=0) \
+            if cfg.use_event else None
+        self.gap = nn.Embedding(N_GAP_BUCKETS, cfg.dim, padding_idx=0) \
+            if cfg.use_time_gap else None
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.drop = nn.Dropout(cfg.dropout)
+        self.norm = nn.LayerNorm(cfg.dim)
+        self.apply(_init)
+
+    def encode(self, items: torch.Tensor, events: torch.Tensor | None = None,
+               gaps: torch.Tensor | None = None, return_attention: bool = False
+               ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Hidden state at every position.
+
+        Args:
+            items: (B, T) item indices + 1, left-padded with 0 (the newest event is last).
+            events: (B, T) event type codes + 1 (0 = padding), or None.
+            gaps: (B, T) time-gap buckets (0 = padding), or None.
+            return_attention: also return each layer's (B, H, T, T) attention weights.
+
+        Returns:
+            ((B, T, dim) hidden states, list of attention weights per layer or []).
+        """
+        b, t = items.shape
+        valid = items != 0  # (B, T)
+        pos = torch.arange(t, device=items.device).clamp(max=self.cfg.max_len - 1)
+        x = self.items(items) + self.position(pos)[None]
+        if self.event is not None and events is not None:
+            x = x + self.event(events)
+        if self.gap is not None and gaps is not None:
+            x = x + self.gap(gaps)
+        x = self.drop(x) * valid.unsqueeze(-1)
+        causal = torch.ones(t, t, dtype=torch.bool, device=items.device).tril()
+        # A query attends to earlier valid keys; padding queries to themselves (no empty rows).
+        mask = (causal[None] & valid[:, None, :]) | torch.eye(t, dtype=torch.bool,
+                                                             device=items.device)[None]
+        mask = mask[:, None]  # (B, 1, T, T)
+        maps = []
+        for block in self.blocks:
+            x, w = block(x, mask, return_attention)
+            if w is not None:
+                maps.append(w)
+        return self.norm(x) * valid.unsqueeze(-1), maps
+
+    def forward(self, items: torch.Tensor, events: torch.Tensor | None = None,
+                gaps: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """((B, T, dim) hidden states, (I + 1, dim) item table): what the training loss reads.
+
+        Going through forward() lets DistributedDataParallel see every parameter in use.
+        """
+        hidden, _ = self.encode(items, events, gaps)
+        return hidden, self.item_table()
+
+    def item_table(self) -> torch.Tensor:
+        """(I + 1, dim) output vectors of every item (row 0 = padding)."""
+        return self.items()
+
+    def score_last(self, items: torch.Tensor, events: torch.Tensor | None = None,
+                   gaps: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, I) scores of every item as the next event after each sequence."""
+        hidden, _ = self.encode(items, events, gaps)
+        return hidden[:, -1] @ self.item_table()[1:].T
+
+
+def _init(module: nn.Module) -> None:
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, std=0.02)
+        if module.padding_idx is not None:
+            with torch.no_grad():
+                module.weight[module.padding_idx].zero_()
+
+
+def gap_buckets(times: torch.Tensor) -> torch.Tensor:
+    """(B, T) log2-second buckets of the time since the previous event; 1 where unknown.
+
+    Args:
+        times: (B, T) float epoch seconds, NaN where unknown or padding.
+    """
+    prev = torch.cat([torch.full_like(times[:, :1], float("nan")), times[:, :-1]], dim=1)
+    gap = (times - prev).clamp(min=0)
+    bucket = torch.floor(torch.log2(gap + 1.0)).clamp(max=N_GAP_BUCKETS - 3) + 2
+    return torch.where(torch.isnan(bucket), torch.ones_like(bucket), bucket).long()

@@ -1,0 +1,174 @@
+"""The attention ranker as a Recommender: fit (features + training), score, explain, reload.
+
+This is the serving side: it builds item features from the catalog (and precomputed text
+embeddings), hands the network to `train.train_ranker`, and scores histories with the trained
+network. `AttentionRanker.load(run_dir)` restores a trained ranker from its checkpoint alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from recdash.data.sequences import Sequences
+from recdash.models.attention.checkpoint import load_checkpoint
+from recdash.models.attention.features import build_item_features, features_to_tower, pad_batch
+from recdash.models.attention.model import AttentionConfig, AttentionRankerNet
+from recdash.models.attention.train import TrainConfig, TrainEvent, TrainResult, \
+    resolve_device, train_ranker
+from recdash.models.base import Progress, Recommender, TrainData
+
+SCORE_BATCH = 256  # histories per forward pass when scoring
+
+
+class AttentionRanker(Recommender):
+    """Causal transformer over the shopper's sequence, items described by ID, text and catalog.
+
+    Args:
+        model: network settings (n_items is filled in at fit time).
+        train: training settings.
+        run_dir: checkpoint folder for training (a temporary one when None).
+        text: (I, 384) text embeddings aligned with the split's items, when use_text is on.
+        on_event: receives rich TrainEvents (the studio charts them).
+    """
+
+    name = "attention"
+
+    def __init__(self, model: AttentionConfig | None = None, train: TrainConfig | None = None,
+                 run_dir: str | Path | None = None, text: np.ndarray | None = None,
+                 on_event: Callable[[TrainEvent], None] | None = None) -> None:
+        super().__init__()
+        self.model_config = model or AttentionConfig(n_items=0)
+        self.train_config = train or TrainConfig()
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.text = text
+        self.on_event = on_event
+        self.net: AttentionRankerNet | None = None
+        self.result: TrainResult | None = None
+        self.device = torch.device("cpu")
+
+    def _fit(self, data: TrainData, progress: Progress | None) -> None:
+        from recdash.eval.evaluate import evaluate
+
+        split = data.split
+        if split is None:
+            raise ValueError("AttentionRanker needs TrainData.from_split(...) (validation data "
+                             "drives early stopping)")
+        feats = build_item_features(split.items, data.catalog, self.text)
+        cfg = replace(self.model_config, n_items=split.n_items,
+                      use_text=self.model_config.use_text and self.text is not None,
+                      n_categories=feats.n_categories, n_brands=feats.n_brands,
+                      n_price_bands=feats.n_price_bands)
+        if not (cfg.use_id or cfg.use_text or cfg.n_categories or cfg.n_brands):
+            raise ValueError("the item tower has no input: switch on use_id, or give text "
+                             "embeddings / a catalog with categories")
+        self.model_config = cfg
+        torch.manual_seed(self.train_config.seed)  # initialisation is part of the seeded run
+        self.net = AttentionRankerNet(cfg)
+        features_to_tower(self.net.items, feats, self.popularity > 0)
+        run_dir = self.run_dir or Path(_tempdir())
+        self.device = resolve_device(self.train_config.device)
+
+        def validate(net: AttentionRankerNet) -> float:
+            res = evaluate(self, split, stage="valid", ks=(10,),
+                           max_users=self.train_config.valid_users or None)
+            return res.metrics["NDCG@10"]
+
+        def forward_progress(ev: TrainEvent) -> None:
+            if self.on_event:
+                self.on_event(ev)
+            if progress:
+                msg = f"epoch {ev.epoch}/{ev.epochs} loss {ev.loss:.3f}" + (
+                    f" valid NDCG@10 {ev.valid_ndcg:.4f}" if ev.valid_ndcg is not None else "")
+                progress(ev.fraction, msg)
+
+        self.result = train_ranker(self.net, split, self.train_config, run_dir, validate,
+                                   forward_progress)
+        self.net.eval()
+
+    @torch.inference_mode()
+    def _score_context(self, histories: Sequence[np.ndarray],
+                       events: Sequence[np.ndarray] | None,
+                       times: Sequence[np.ndarray] | None) -> np.ndarray:
+        net = self.net
+        was_training = net.training
+        net.eval()
+        table = net.item_table()[1:]  # (I, d), computed once per call
+        out = np.empty((len(histories), self.n_items), dtype=np.float32)
+        for lo in range(0, len(histories), SCORE_BATCH):
+            sl = slice(lo, lo + SCORE_BATCH)
+            batch = pad_batch(list(histories[sl]), list(events[sl]) if events else None,
+                              list(times[sl]) if times else None, net.cfg.max_len, self.device)
+            hidden, _ = net.encode(batch["items"], batch["events"], batch["gaps"])
+            out[sl] = (hidden[:, -1] @ table.T).float().cpu().numpy()
+        net.train(was_training)
+        return out
+
+    def _score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        return self._score_context(histories, None, None)
+
+    @torch.inference_mode()
+    def attention(self, history: np.ndarray, events: np.ndarray | None = None,
+                  times: np.ndarray | None = None) -> list[np.ndarray]:
+        """Per layer, the (heads, T, T) attention weights over one history (oldest first)."""
+        self._check_fitted()
+        self.net.eval()
+        batch = pad_batch([history], [events] if events is not None else None,
+                          [times] if times is not None else None, self.net.cfg.max_len,
+                          self.device)
+        _, maps = self.net.encode(batch["items"], batch["events"], batch["gaps"],
+                                  return_attention=True)
+        return [m[0].float().cpu().numpy() for m in maps]
+
+    def item_vectors(self) -> np.ndarray:
+        """(I, dim) the network's item vectors (for diversity and similarity)."""
+        with torch.inference_mode():
+            return self.net.item_table()[1:].float().cpu().numpy()
+
+    @classmethod
+    def load(cls, path: str | Path, data: TrainData | None = None,
+             device: str = "cpu") -> "AttentionRanker":
+        """A trained ranker from a checkpoint (run folder or checkpoint folder).
+
+        Args:
+            path: the run folder (its best checkpoint is used) or a checkpoint folder.
+            data: training data for the users' histories and popularity (optional: without it
+                only explicit histories can be scored).
+            device: where to run.
+        """
+        ck = load_checkpoint(path)
+        cfg = AttentionConfig(**ck.model_config)
+        ranker = cls(cfg, TrainConfig(**{**ck.train_config, "device": device}))
+        ranker.net = AttentionRankerNet(cfg)
+        ranker.net.load_state_dict(ck.weights)
+        ranker.device = resolve_device(device)
+        ranker.net.to(ranker.device).eval()
+        items = np.asarray(ck.items, dtype=object)
+        if data is not None and list(map(str, data.items)) != list(items):
+            raise ValueError("the checkpoint's items differ from the data's; load the dataset "
+                             "the run was trained on")
+        ranker._items = items
+        if data is not None:
+            ranker._attach(data)
+        else:
+            ranker._users = pd.Index([])
+            ranker._train = Sequences.from_lists([])
+            ranker._popularity = np.zeros(len(items), dtype=np.float32)
+        return ranker
+
+    def _attach(self, data: TrainData) -> None:
+        """Set histories and popularity from data without training."""
+        self._users = pd.Index(data.users)
+        self._train = data.sequences
+        self._popularity = np.bincount(data.sequences.items,
+                                       minlength=data.n_items).astype(np.float32)
+
+
+def _tempdir() -> str:
+    import tempfile
+    return tempfile.mkdtemp(prefix="recdash-run-")

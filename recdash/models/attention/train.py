@@ -1,0 +1,275 @@
+"""Training of the attention ranker: every position of every sequence at once, with full softmax
+cross-entropy over the catalog (the SASRec+ recipe of Klenitskiy & Vasilev, "Turning Dross Into
+Gold Loss: is BERT4Rec really better than SASRec?", RecSys 2023), or sampled softmax with logQ
+correction (Yi et al., RecSys 2019) for catalogs too large for a full softmax.
+
+CUDA when available (bf16 autocast, fused AdamW), the CPU otherwise; deterministic under a seed
+on the CPU. Early stopping on validation NDCG@10 (full ranking). Checkpoints are written
+atomically at every epoch and every few minutes mid-epoch, so a killed run resumes where it was.
+Launched by torchrun it trains with DistributedDataParallel, each process on its share of users.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from recdash.data.splits import Split
+from recdash.models.attention import distributed as dist
+from recdash.models.attention.checkpoint import find_checkpoint, load_checkpoint, \
+    save_checkpoint
+from recdash.models.attention.features import pad_batch
+from recdash.models.attention.model import AttentionConfig, AttentionRankerNet
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of training (stored in every checkpoint).
+
+    Attributes:
+        epochs: most passes over the training users.
+        batch_size: users per step (per process under torchrun).
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        loss: "full" softmax over the catalog, or "sampled" softmax with logQ correction.
+        n_negatives: negatives per step for the sampled softmax (shared by the batch).
+        patience: stop after this many validations without a better NDCG@10.
+        valid_users: validate on a fixed sample of this many users (0 = all).
+        seed: seed of initialisation, shuffling, dropout and sampling.
+        device: "auto" (cuda if available), "cpu" or "cuda".
+        max_minutes: stop training after this long (0 = no limit).
+        checkpoint_minutes: also checkpoint mid-epoch this often.
+    """
+
+    epochs: int = 200
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    loss: str = "full"
+    n_negatives: int = 3000
+    patience: int = 10
+    valid_users: int = 0
+    seed: int = 0
+    device: str = "auto"
+    max_minutes: float = 0.0
+    checkpoint_minutes: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("full", "sampled"):
+            raise ValueError(f"loss must be 'full' or 'sampled', not {self.loss!r}")
+
+
+@dataclass(frozen=True)
+class TrainEvent:
+    """Progress of a training run, reported after every step and every validation.
+
+    Attributes:
+        kind: "step", "epoch" (after validation) or "done".
+        fraction: share of the planned work done (0..1).
+    """
+
+    kind: str
+    epoch: int
+    epochs: int
+    step: int
+    steps_per_epoch: int
+    loss: float
+    valid_ndcg: float | None
+    best_ndcg: float | None
+    items_per_s: float
+    elapsed_s: float
+    eta_s: float
+    fraction: float
+
+
+@dataclass
+class TrainResult:
+    """How a run ended: best validation NDCG@10, its epoch, and the per-epoch history."""
+
+    best_ndcg: float
+    best_epoch: int
+    epochs_run: int
+    stopped: str
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def resolve_device(name: str) -> torch.device:
+    """torch.device for "auto" / "cpu" / "cuda", with a clear error when CUDA is absent."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        from recdash.errors import RecdashError
+        raise RecdashError("--device cuda was asked for, but this torch build sees no GPU; "
+                           "use --device cpu or auto")
+    return torch.device(name)
+
+
+def _training_rows(split: Split, max_len: int) -> tuple[list, list, list]:
+    """Per user with >= 2 training events: (items, events, times), last max_len + 1 events."""
+    train = split.train()
+    rows = np.flatnonzero(train.lengths >= 2)
+    items, events, times = train.select_context(rows)
+    cut = max_len + 1
+    return ([s[-cut:] for s in items], [e[-cut:] for e in events], [t[-cut:] for t in times])
+
+
+def _loss(net, batch: dict, targets: torch.Tensor, cfg: TrainConfig,
+          log_q: torch.Tensor | None, gen: torch.Generator) -> torch.Tensor:
+    hidden, table = net(batch["items"], batch["events"], batch["gaps"])
+    valid = targets > 0
+    h = hidden[valid]  # (N, d) every position with a next item
+    tgt = targets[valid] - 1  # internal item index
+    table = table[1:]  # (I, d)
+    if cfg.loss == "full":
+        return F.cross_entropy((h @ table.T).float(), tgt)
+    neg = torch.multinomial(log_q.exp(), cfg.n_negatives, replacement=True, generator=gen)
+    neg = neg.to(h.device)
+    pos_logit = (h * table[tgt]).sum(-1, keepdim=True) - log_q[tgt].unsqueeze(-1)
+    neg_logit = h @ table[neg].T - log_q[neg][None]
+    neg_logit = neg_logit.masked_fill(neg[None] == tgt[:, None], float("-inf"))  # hits
+    logits = torch.cat([pos_logit, neg_logit], dim=1).float()
+    return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=h.device))
+
+
+def _make_batch(rows: tuple[list, list, list], idx: np.ndarray, max_len: int,
+                device: torch.device) -> tuple[dict, torch.Tensor]:
+    items, events, times = ([rows[0][i] for i in idx], [rows[1][i] for i in idx],
+                            [rows[2][i] for i in idx])
+    inputs = pad_batch([s[:-1] for s in items], [e[:-1] for e in events],
+                       [t[:-1] for t in times], max_len, device)
+    t = inputs["items"].shape[1]
+    target = pad_batch([s[1:] for s in items], None, None, max_len)["items"][:, -t:]
+    return inputs, target.to(device)
+
+
+def train_ranker(net: AttentionRankerNet, split: Split, cfg: TrainConfig, run_dir: str | Path,
+                 validate: Callable[[AttentionRankerNet], float],
+                 progress: Callable[[TrainEvent], None] | None = None,
+                 resume: bool = True) -> TrainResult:
+    """Train `net` on split's training part; checkpoints go to run_dir.
+
+    Args:
+        net: the network, item features already in its buffers.
+        split: the data split (training part used; validation via `validate`).
+        cfg: training settings.
+        run_dir: where checkpoints and pointers are written.
+        validate: returns validation NDCG@10 of the network (called on rank 0 only).
+        progress: receives TrainEvent after every step and validation.
+        resume: continue from run_dir's latest checkpoint when there is one.
+
+    Returns:
+        The TrainResult; the best weights are loaded back into `net`.
+    """
+    device = resolve_device(cfg.device)
+    rank, world = dist.setup(device)
+    torch.manual_seed(cfg.seed)
+    net.to(device)
+    model_cfg: AttentionConfig = net.cfg
+    rows = _training_rows(split, model_cfg.max_len)
+    counts = np.bincount(split.train().items, minlength=split.n_items).astype(np.float64)
+    log_q = torch.from_numpy(np.log((counts + 1.0) / (counts + 1.0).sum())).float().to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                            fused=device.type == "cuda")
+    state = {"epoch": 0, "batch": 0, "step": 0, "best": -1.0, "best_epoch": 0, "bad": 0,
+             "history": []}
+    if resume and find_checkpoint(run_dir, "latest") is not None:
+        ck = load_checkpoint(run_dir, with_optimizer=True, which="latest")
+        net.load_state_dict(ck.weights)
+        if ck.optimizer:
+            opt.load_state_dict(ck.optimizer["optimizer"])
+            torch.set_rng_state(ck.optimizer["rng"])
+        state.update(ck.state)
+    model = dist.wrap(net, device)
+    gen = torch.Generator().manual_seed(cfg.seed + 7)
+    n_users = len(rows[0])
+    per_rank = n_users // world if world > 1 else n_users
+    steps = max(1, math.ceil(per_rank / cfg.batch_size))
+    start, last_ckpt = time.time(), time.time()
+    done_items, stopped = 0, "epochs"
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" \
+        else torch.autocast("cpu", enabled=False)
+
+    def save(pointers: tuple[str, ...]) -> None:
+        if rank == 0:
+            extra = {"optimizer": opt.state_dict(), "rng": torch.get_rng_state()}
+            save_checkpoint(run_dir, net, model_cfg, cfg, list(split.items), dict(state),
+                            _Extra(extra), pointers)
+
+    while state["epoch"] < cfg.epochs:
+        epoch = state["epoch"]
+        perm = np.random.default_rng((cfg.seed, epoch)).permutation(n_users)
+        mine = perm[: per_rank * world][rank::world] if world > 1 else perm
+        net.train()
+        for b in range(state["batch"], steps):
+            idx = mine[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+            batch, targets = _make_batch(rows, idx, model_cfg.max_len, device)
+            with autocast:
+                loss = _loss(model, batch, targets, cfg, log_q, gen)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            state["batch"], state["step"] = b + 1, state["step"] + 1
+            done_items += int((targets > 0).sum()) * world
+            elapsed = time.time() - start
+            if progress and rank == 0:
+                frac = (epoch + (b + 1) / steps) / cfg.epochs
+                progress(_event("step", state, cfg, steps, loss.item(), None, done_items,
+                                elapsed, frac))
+            if cfg.checkpoint_minutes and time.time() - last_ckpt > 60 * cfg.checkpoint_minutes:
+                save(("latest",))
+                last_ckpt = time.time()
+        state["epoch"], state["batch"] = epoch + 1, 0
+        ndcg = dist.from_rank0(lambda: validate(net) if rank == 0 else 0.0, device)
+        improved = ndcg > state["best"]
+        if improved:
+            state.update(best=ndcg, best_epoch=epoch + 1, bad=0)
+        else:
+            state["bad"] += 1
+        state["history"].append({"epoch": epoch + 1, "loss": loss.item(), "valid_ndcg": ndcg,
+                                 "seconds": time.time() - start})
+        save(("latest", "best") if improved else ("latest",))
+        last_ckpt = time.time()
+        elapsed = time.time() - start
+        if progress and rank == 0:
+            progress(_event("epoch", state, cfg, steps, loss.item(), ndcg, done_items, elapsed,
+                            state["epoch"] / cfg.epochs))
+        if state["bad"] >= cfg.patience:
+            stopped = "early stopping"
+            break
+        if cfg.max_minutes and elapsed > 60 * cfg.max_minutes:
+            stopped = "time limit"
+            break
+    dist.barrier()  # rank 0 has written the best checkpoint; every process loads it
+    net.load_state_dict(load_checkpoint(run_dir, which="best").weights)
+    result = TrainResult(state["best"], state["best_epoch"], state["epoch"], stopped,
+                         state["history"], time.time() - start)
+    if progress and rank == 0:
+        progress(_event("done", state, cfg, steps, float("nan"), state["best"], done_items,
+                        result.seconds, 1.0))
+    return result
+
+
+class _Extra:
+    """Adapter so save_checkpoint stores optimizer state and the RNG state together."""
+
+    def __init__(self, payload: dict) -> None:
+        self.payload = payload
+
+    def state_dict(self) -> dict:
+        return self.payload
+
+
+def _event(kind, state, cfg, steps, loss, ndcg, items, elapsed, frac) -> TrainEvent:
+    eta = elapsed / frac * (1 - frac) if frac > 0 else float("nan")
+    return TrainEvent(kind, state["epoch"], cfg.epochs, state["batch"], steps, loss, ndcg,
+                      state["best"] if state["best"] >= 0 else None,
+                      items / elapsed if elapsed > 0 else 0.0, elapsed, eta, min(frac, 1.0))
+

@@ -1,0 +1,168 @@
+"""The attention ranker: causality, a task with a known answer, cold items, checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from recdash.data import schema as S
+from recdash.data.dataset import prepare_dataset
+from recdash.data.splits import make_split
+from recdash.errors import RecdashError
+from recdash.eval.evaluate import evaluate
+from recdash.models.attention import AttentionConfig, AttentionRanker, AttentionRankerNet, \
+    TrainConfig
+from recdash.models.attention.checkpoint import WEIGHTS, find_checkpoint
+from recdash.models.base import TrainData
+
+N_ITEMS = 12
+
+
+def cyclic_data(n_users: int = 120, length: int = 8, cold: bool = False):
+    """Each user walks i, i+1, i+2, ... (mod 12): the next item is always known.
+
+    With cold=True the catalog also holds item 'c' (no events) in category 'even' like the
+    even items; categories are 'even' and 'odd'.
+    """
+    rng = np.random.default_rng(0)
+    rows = []
+    for u in range(n_users):
+        start = int(rng.integers(N_ITEMS))
+        rows += [(f"u{u:03d}", f"i{(start + t) % N_ITEMS:02d}") for t in range(length)]
+    items = [f"i{k:02d}" for k in range(N_ITEMS)] + (["c"] if cold else [])
+    catalog = pd.DataFrame({S.ITEM: items, S.TITLE: items,
+                            S.CATEGORY: ["even" if k % 2 == 0 else "odd"
+                                         for k in range(N_ITEMS)] + (["even"] if cold else [])})
+    ds, _ = prepare_dataset("cyc", pd.DataFrame(rows, columns=[S.USER, S.ITEM]), catalog)
+    split = make_split(ds.interactions, ds.catalog, "loo")
+    return ds, split
+
+
+def small(**kw) -> AttentionConfig:
+    return AttentionConfig(n_items=0, max_len=10, dim=32, n_layers=2, n_heads=2, dropout=0.0,
+                           **kw)
+
+
+def fast(**kw) -> TrainConfig:
+    base = dict(epochs=30, batch_size=32, lr=5e-3, patience=30, device="cpu", seed=0,
+                checkpoint_minutes=0)
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    ds, split = cyclic_data()
+    run = tmp_path_factory.mktemp("run")
+    ranker = AttentionRanker(small(), fast(), run_dir=run)
+    ranker.fit(TrainData.from_split(split, ds.catalog))
+    return ds, split, ranker, run
+
+
+def test_causality_later_events_never_change_earlier_outputs():
+    torch.manual_seed(0)
+    net = AttentionRankerNet(AttentionConfig(n_items=20, max_len=8, dim=16, n_heads=2,
+                                             dropout=0.0)).eval()
+    items = torch.tensor([[0, 0, 3, 5, 7, 2, 9, 4]])
+    changed = items.clone()
+    changed[0, 6] = 11
+    a, _ = net.encode(items)
+    b, _ = net.encode(changed)
+    assert torch.allclose(a[:, :6], b[:, :6], atol=1e-6)
+    assert not torch.allclose(a[:, 6:], b[:, 6:], atol=1e-3)
+
+
+def test_attention_weights_are_causal_distributions(trained):
+    _, split, ranker, _ = trained
+    maps = ranker.attention(split.train()[0])
+    assert len(maps) == 2 and maps[0].shape[0] == 2  # layers, heads
+    w = maps[-1]
+    assert np.allclose(w.sum(-1), 1.0, atol=1e-5)
+    assert np.allclose(np.triu(w, k=1), 0.0)
+
+
+def test_learns_a_task_whose_next_item_is_known(trained):
+    _, split, ranker, _ = trained
+    res = evaluate(ranker, split, ks=(1,))
+    assert res.metrics["HR@1"] > 0.9, res.metrics
+    assert ranker.result.best_ndcg > 0.9
+
+
+def test_checkpoint_roundtrip_gives_identical_scores(trained):
+    ds, split, ranker, run = trained
+    data = TrainData.from_split(split, ds.catalog)
+    loaded = AttentionRanker.load(run, data)
+    hist = [split.train()[u] for u in range(5)]
+    assert np.array_equal(loaded.score(hist), ranker.score(hist))
+    assert loaded.recommend(["u000"], k=3).equals(ranker.recommend(["u000"], k=3))
+
+
+def test_training_is_deterministic_under_a_seed(tmp_path):
+    ds, split = cyclic_data(n_users=40)
+    data = TrainData.from_split(split, ds.catalog)
+    scores = []
+    for k in range(2):
+        r = AttentionRanker(small(), fast(epochs=2), run_dir=tmp_path / str(k)).fit(data)
+        scores.append(r.score([split.train()[0]]))
+    assert np.array_equal(scores[0], scores[1])
+
+
+def taste_data():
+    """Even-lovers use random even items, odd-lovers odd ones; item 'c' (category 'even') has
+    no events at all: only its category can tell the model who would like it."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for u in range(160):
+        group = np.arange(u % 2, N_ITEMS, 2)
+        rows += [(f"u{u:03d}", f"i{k:02d}") for k in rng.permutation(group)[:5]]
+    items = [f"i{k:02d}" for k in range(N_ITEMS)] + ["c"]
+    cats = ["even" if k % 2 == 0 else "odd" for k in range(N_ITEMS)] + ["even"]
+    catalog = pd.DataFrame({S.ITEM: items, S.TITLE: items, S.CATEGORY: cats})
+    ds, _ = prepare_dataset("taste", pd.DataFrame(rows, columns=[S.USER, S.ITEM]), catalog)
+    return ds, make_split(ds.interactions, ds.catalog, "loo")
+
+
+def test_cold_item_is_scored_by_content_and_can_be_recommended(tmp_path):
+    ds, split = taste_data()
+    data = TrainData.from_split(split, ds.catalog)
+    ranker = AttentionRanker(small(), fast(epochs=20), run_dir=tmp_path).fit(data)
+    cold = list(split.items).index("c")
+    assert ranker.popularity[cold] == 0
+    tower = ranker.net.items
+    assert tower.id_mask[cold + 1, 0] == 0  # its untrained ID embedding is switched off
+    with torch.no_grad():  # so its ID weights cannot move its score
+        before = ranker.score([split.train()[0]])[0, cold]
+        tower.id.weight[cold + 1] += 5.0
+        assert ranker.score([split.train()[0]])[0, cold] == pytest.approx(before)
+    # Content alone puts it in the even-lovers' top 4 (3 unseen even items + c), ahead of
+    # every odd item, and in no odd-lover's.
+    recs = ranker.recommend(list(split.users), k=4)
+    with_c = set(recs.loc[recs[S.ITEM] == "c", S.USER])
+    even_lovers = {u for u in split.users if int(u[1:]) % 2 == 0}
+    assert len(with_c & even_lovers) > 0.8 * len(even_lovers)
+    assert not with_c - even_lovers
+
+
+def test_sampled_softmax_trains(tmp_path):
+    ds, split = cyclic_data()
+    ranker = AttentionRanker(small(), fast(loss="sampled", n_negatives=6, epochs=30),
+                             run_dir=tmp_path).fit(TrainData.from_split(split, ds.catalog))
+    assert evaluate(ranker, split, ks=(3,)).metrics["HR@3"] > 0.7
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "missing"])
+def test_corrupt_checkpoint_gives_a_clear_error(trained, tmp_path, damage):
+    import shutil
+    _, _, _, run = trained
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    weights = find_checkpoint(copy) / WEIGHTS
+    if damage == "truncate":
+        weights.write_bytes(weights.read_bytes()[:100])
+    elif damage == "garbage":
+        weights.write_bytes(b"\x00" * 64)
+    else:
+        weights.unlink()
+    with pytest.raises(RecdashError, match=r"(corrupt or truncated|missing).*Fix: retrain"):
+        AttentionRanker.load(copy)
