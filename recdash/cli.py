@@ -17,8 +17,8 @@ from recdash.data import schema as S
 from recdash.errors import RecdashError
 
 EXIT_INVALID = 1
-# The keys of recdash.models.BASELINES, spelled out so that `--help` need not import torch.
-MODEL_NAMES = ("pop", "pop-recent", "itemknn", "ease")
+# recdash.eval.run.MODELS, spelled out so that `--help` need not import torch.
+MODEL_NAMES = ("pop", "pop-recent", "itemknn", "ease", "attention")
 
 
 class _Bar:
@@ -119,6 +119,15 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace) -> dict:
+    names = ("epochs", "max_len", "dim", "n_layers", "n_heads", "batch_size", "lr", "loss",
+             "n_negatives", "max_minutes", "patience", "seed", "valid_users")
+    out = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+    if getattr(args, "no_text", False):
+        out["text"] = False
+    return out
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from recdash.eval.run import RunSpec, run_evaluation
 
@@ -126,7 +135,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.data == "demo":
         ws.ensure_demo()
     spec = RunSpec(args.data, args.model, args.split, tuple(args.k), not args.keep_seen,
-                   args.candidates, args.kcore)
+                   args.candidates, args.kcore, getattr(args, "device", "auto"), _settings(args))
     bar = _Bar(f"{args.model} on {args.data}", not args.json)
     try:
         run_id, result = run_evaluation(ws, spec, progress=bar)
@@ -134,6 +143,47 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         bar.close()
     _emit(args, {"run": run_id, "model": args.model, "dataset": args.data, **result.to_dict()},
           f"Run {run_id}: {args.model} on {args.data}\n" + result.format())
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from recdash.eval.run import load_run, recommend_user
+
+    ws = _workspace(args)
+    model, ds, split = load_run(ws, args.run, device=args.device)
+    recs = recommend_user(model, ds, split, args.user, args.k)
+    known = args.user in set(split.users)
+    note = "" if known else " (unknown user: most popular items)"
+    lines = [f"Top {args.k} for {args.user}{note} from run {args.run}:"] + [
+        f"{r['rank']:>3}. {r['score']:9.4f}  {r['title'] if isinstance(r['title'], str) else r[S.ITEM]}"
+        f"  [{r[S.ITEM]}]" for _, r in recs.iterrows()]
+    _emit(args, {"run": args.run, "user": args.user, "known_user": known,
+                 "recommendations": recs.to_dict("records")}, "\n".join(lines))
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    runs = _workspace(args).runs(args.data)
+    cols = ["id", "dataset", "model", "status", "message"]
+    _emit(args, {"runs": runs[cols].to_dict("records")},
+          runs[cols].to_string(index=False) if len(runs) else "No runs yet.")
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from recdash.text import embed_catalog
+
+    ws = _workspace(args)
+    ds = ws.load_dataset(args.data)
+    bar = _Bar(f"text embeddings of {args.data}", not args.json)
+    try:
+        _, stats = embed_catalog(ds.catalog, ws.dataset_dir(args.data) / "text-cache",
+                                 progress=bar)
+    finally:
+        bar.close()
+    _emit(args, {"dataset": args.data, **stats},
+          f"{stats['items']:,} items: {stats['encoded']:,} encoded, {stats['cached']:,} cached "
+          f"(in {ws.dataset_dir(args.data) / 'text-cache'})")
     return 0
 
 
@@ -178,15 +228,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="NAME", help="print a dataset's validation report")
     p.set_defaults(func=cmd_datasets)
 
-    p = add("evaluate", "fit a baseline and report full-ranking metrics")
-    p.add_argument("--data", required=True, help="dataset name ('demo' = the demo shop)")
-    p.add_argument("--model", required=True, choices=MODEL_NAMES)
-    p.add_argument("--split", choices=("loo", "temporal"), default="loo")
-    p.add_argument("--k", type=int, nargs="+", default=[10, 20, 50])
-    p.add_argument("--keep-seen", action="store_true", help="do not exclude history items")
-    p.add_argument("--candidates", choices=("catalog", "interacted"), default="catalog")
-    p.add_argument("--kcore", type=int, default=0)
-    p.set_defaults(func=cmd_evaluate)
+    for name, help_ in (("evaluate", "fit a model and report full-ranking metrics"),
+                        ("train", "train a model (e.g. the attention ranker) and evaluate it")):
+        p = add(name, help_)
+        p.add_argument("--data", required=True, help="dataset name ('demo' = the demo shop)")
+        p.add_argument("--model", required=name == "evaluate", default="attention",
+                       choices=MODEL_NAMES)
+        p.add_argument("--split", choices=("loo", "temporal"), default="loo")
+        p.add_argument("--k", type=int, nargs="+", default=[10, 20, 50])
+        p.add_argument("--keep-seen", action="store_true", help="do not exclude history items")
+        p.add_argument("--candidates", choices=("catalog", "interacted"), default="catalog")
+        p.add_argument("--kcore", type=int, default=0)
+        p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+        p.set_defaults(func=cmd_evaluate)
+    g = p.add_argument_group("attention ranker settings (defaults: AttentionConfig/TrainConfig)")
+    for flag, typ in (("--epochs", int), ("--max-len", int), ("--dim", int), ("--n-layers", int),
+                      ("--n-heads", int), ("--batch-size", int), ("--lr", float),
+                      ("--n-negatives", int), ("--max-minutes", float), ("--patience", int),
+                      ("--seed", int), ("--valid-users", int)):
+        g.add_argument(flag, type=typ)
+    g.add_argument("--loss", choices=("full", "sampled"))
+    g.add_argument("--no-text", action="store_true", help="train without the text tower")
+
+    p = add("recommend", "top-k recommendations of a trained run for a user")
+    p.add_argument("--run", required=True, help="run id (see `recdash runs`)")
+    p.add_argument("--user", required=True)
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    p.set_defaults(func=cmd_recommend)
+
+    p = add("runs", "list training/evaluation runs")
+    p.add_argument("--data", help="only runs on this dataset")
+    p.set_defaults(func=cmd_runs)
+
+    p = add("embed", "compute the catalog's text embeddings ahead of training (CPU host)")
+    p.add_argument("--data", required=True)
+    p.set_defaults(func=cmd_embed)
     return parser
 
 

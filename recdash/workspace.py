@@ -175,9 +175,12 @@ class Workspace:
         """Remove a dataset's files and catalog rows (its runs and metrics too)."""
         check_name(name)
         with self._db() as db:
+            run_ids = [r[0] for r in db.execute("SELECT id FROM runs WHERE dataset = ?", (name,))]
             db.execute("DELETE FROM datasets WHERE name = ?", (name,))
             db.execute("DELETE FROM runs WHERE dataset = ?", (name,))
         shutil.rmtree(self.root / "datasets" / name, ignore_errors=True)
+        for run_id in run_ids:
+            shutil.rmtree(self.root / "runs" / run_id, ignore_errors=True)
 
     def ensure_demo(self, progress=None) -> bool:
         """Generate and store the demo shop if the workspace has no dataset named 'demo'.
@@ -212,6 +215,22 @@ class Workspace:
                        (run_id, dataset, model, json.dumps(params), json.dumps(protocol),
                         time.time()))
         return run_id
+
+    def dataset_dir(self, name: str) -> Path:
+        """The folder of a stored dataset (its files and caches, e.g. text embeddings)."""
+        return self.root / "datasets" / check_name(name)
+
+    def run_dir(self, run_id: str) -> Path:
+        """The folder of a run's files (checkpoints, training history); created on demand."""
+        if not NAME_RULE.match(run_id):
+            raise RecdashError(f"run id {run_id!r} is not valid")
+        path = self.root / "runs" / run_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def set_run_params(self, run_id: str, params: dict) -> None:
+        with self._db() as db:
+            db.execute("UPDATE runs SET params = ? WHERE id = ?", (json.dumps(params), run_id))
 
     def set_run_protocol(self, run_id: str, protocol: dict) -> None:
         with self._db() as db:

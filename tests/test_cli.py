@@ -71,7 +71,7 @@ def test_public_import_via_cli(tmp_path):
     assert json.loads(out.stdout)["report"]["stats"]["events"] == 59427
 
 
-def test_cli_model_choices_are_the_baselines():
+def test_cli_model_choices_are_the_models():
     from recdash.cli import MODEL_NAMES
-    from recdash.models import BASELINES
-    assert tuple(BASELINES) == MODEL_NAMES
+    from recdash.eval.run import MODELS
+    assert tuple(MODELS) == MODEL_NAMES

@@ -170,13 +170,23 @@ class Recommender(ABC):
             else:
                 ctx = self.context_of(u)
             hist.append(ctx[0]), events.append(ctx[1]), times.append(ctx[2])
-        scores = torch.from_numpy(self.score(hist, events, times))
+        return self.rank(keys, hist, events, times, k, exclude_seen)
+
+    def rank(self, keys: Sequence[object], histories: Sequence[np.ndarray],
+             events: Sequence[np.ndarray] | None, times: Sequence[np.ndarray] | None,
+             k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
+        """Top-k for histories given as internal indices (with event codes and times).
+
+        Returns:
+            Columns user_id (from keys), rank (1-based), item_id (the shop's), score.
+        """
+        scores = torch.from_numpy(self.score(histories, events, times))
         if exclude_seen:
-            mask_seen_(scores, hist)
+            mask_seen_(scores, histories)
         k = min(k, self.n_items)
         top = torch.topk(scores, k, dim=1)
         frame = pd.DataFrame({
-            S.USER: np.repeat(np.asarray(keys, dtype=object), k),
+            S.USER: np.repeat(np.asarray(list(keys), dtype=object), k),
             "rank": np.tile(np.arange(1, k + 1), len(keys)),
             S.ITEM: self._items[top.indices.numpy().ravel()],
             "score": top.values.numpy().ravel(),

