@@ -141,6 +141,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         run_id, result = run_evaluation(ws, spec, progress=bar)
     finally:
         bar.close()
+    if result is None:  # a helper process under torchrun: rank 0 reports
+        return 0
     _emit(args, {"run": run_id, "model": args.model, "dataset": args.data, **result.to_dict()},
           f"Run {run_id}: {args.model} on {args.data}\n" + result.format())
     return 0

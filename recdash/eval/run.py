@@ -113,8 +113,15 @@ def run_evaluation(ws: Workspace, spec: RunSpec, progress: Progress | None = Non
     if spec.model not in MODELS:
         raise RecdashError(f"unknown model {spec.model!r}; choose one of {', '.join(MODELS)}")
     ds, split = load_split(ws, spec)
-    run_id = ws.create_run(spec.dataset, spec.model, {"spec": asdict(spec)}, {})
+    rank = _join_process_group(spec)
+    run_id = ws.create_run(spec.dataset, spec.model, {"spec": asdict(spec)}, {}) \
+        if rank == 0 else None
+    run_id = _share(run_id)
     run_dir = ws.run_dir(run_id)
+    if rank != 0:  # under torchrun the other processes only help training
+        model = build_model(ws, spec, ds, split, run_dir, None, None)
+        model.fit(TrainData.from_split(split, ds.catalog))
+        return run_id, None  # type: ignore[return-value]
     try:
         def part(lo: float, hi: float) -> Progress:
             return lambda f, m: progress(lo + (hi - lo) * f, m) if progress else None
@@ -137,6 +144,23 @@ def run_evaluation(ws: Workspace, spec: RunSpec, progress: Progress | None = Non
     ws.finish_run(run_id, {"all": result.metrics, **{
         seg: vals for seg, vals in result.segments.items() if seg != "all"}})
     return run_id, result
+
+
+def _join_process_group(spec: RunSpec) -> int:
+    """This process's rank when launched by torchrun for the attention ranker, else 0."""
+    if spec.model != "attention":
+        return 0
+    from recdash.models.attention import distributed as dist
+    from recdash.models.attention.train import resolve_device
+
+    if dist.world_size() <= 1:
+        return 0
+    return dist.setup(resolve_device(spec.device))[0]
+
+
+def _share(run_id: str | None) -> str:
+    from recdash.models.attention import distributed as dist
+    return dist.share(run_id)
 
 
 def load_run(ws: Workspace, run_id: str, device: str = "cpu"

@@ -51,6 +51,16 @@ def from_rank0(compute: Callable[[], float], device: torch.device) -> float:
     return value
 
 
+def share(value: str | None) -> str:
+    """Rank 0's string (e.g. a run id), given to every process."""
+    if td.is_available() and td.is_initialized():
+        box = [value]
+        td.broadcast_object_list(box, src=0)  # our own string, never user data
+        value = box[0]
+    assert value is not None
+    return value
+
+
 def barrier() -> None:
     if td.is_available() and td.is_initialized():
         td.barrier()
