@@ -166,3 +166,14 @@ def test_corrupt_checkpoint_gives_a_clear_error(trained, tmp_path, damage):
         weights.unlink()
     with pytest.raises(RecdashError, match=r"(corrupt or truncated|missing).*Fix: retrain"):
         AttentionRanker.load(copy)
+
+
+def test_last_position_serving_path_matches_the_full_forward():
+    torch.manual_seed(0)
+    net = AttentionRankerNet(AttentionConfig(n_items=30, max_len=9, dim=16, n_heads=2,
+                                             dropout=0.0)).eval()
+    items = torch.tensor([[0, 0, 0, 3, 5, 7, 2, 9, 4], [1, 2, 3, 4, 5, 6, 7, 8, 9]])
+    full, _ = net.encode(items)
+    last, _ = net.encode(items, last_only=True)
+    assert last.shape == (2, 1, 16)
+    assert torch.allclose(full[:, -1:], last, atol=1e-6)

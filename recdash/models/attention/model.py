@@ -120,12 +120,17 @@ class Block(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.p_attn = cfg.dropout
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor,
-                want_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, want_weights: bool = False,
+                last_only: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, T, d) -> (B, T, d), or (B, 1, d) for the last position only (serving)."""
         b, t, d = x.shape
         q, k, v = self.qkv(self.norm1(x)).split(d, dim=2)
+        if last_only:  # keys and values of every position, the query of the last one
+            q, x, mask = q[:, -1:], x[:, -1:], mask[:, :, -1:]
+        tq = q.shape[1]
         # (B, T, d) -> (B, H, T, d/H)
-        q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
+        q = q.view(b, tq, self.heads, d // self.heads).transpose(1, 2)
+        k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (k, v))
         weights = None
         if want_weights:
             att = (q @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))  # (B, H, T, T)
@@ -134,7 +139,7 @@ class Block(nn.Module):
         else:
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
                                                dropout_p=self.p_attn if self.training else 0.0)
-        y = y.transpose(1, 2).reshape(b, t, d)
+        y = y.transpose(1, 2).reshape(b, tq, d)
         x = x + self.drop(self.proj(y))
         x = x + self.drop(self.ff(self.norm2(x)))
         return x, weights
@@ -158,8 +163,8 @@ class AttentionRankerNet(nn.Module):
         self.apply(_init)
 
     def encode(self, items: torch.Tensor, events: torch.Tensor | None = None,
-               gaps: torch.Tensor | None = None, return_attention: bool = False
-               ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+               gaps: torch.Tensor | None = None, return_attention: bool = False,
+               last_only: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Hidden state at every position.
 
         Args:
@@ -167,6 +172,8 @@ class AttentionRankerNet(nn.Module):
             events: (B, T) event type codes + 1 (0 = padding), or None.
             gaps: (B, T) time-gap buckets (0 = padding), or None.
             return_attention: also return each layer's (B, H, T, T) attention weights.
+            last_only: compute the last block for the newest position only (serving needs
+                nothing else), returning (B, 1, dim).
 
         Returns:
             ((B, T, dim) hidden states, list of attention weights per layer or []).
@@ -186,11 +193,13 @@ class AttentionRankerNet(nn.Module):
                                                              device=items.device)[None]
         mask = mask[:, None]  # (B, 1, T, T)
         maps = []
-        for block in self.blocks:
-            x, w = block(x, mask, return_attention)
+        for i, block in enumerate(self.blocks):
+            last = last_only and i == len(self.blocks) - 1
+            x, w = block(x, mask, return_attention, last)
             if w is not None:
                 maps.append(w)
-        return self.norm(x) * valid.unsqueeze(-1), maps
+        keep = valid[:, -1:] if last_only else valid
+        return self.norm(x) * keep.unsqueeze(-1), maps
 
     def forward(self, items: torch.Tensor, events: torch.Tensor | None = None,
                 gaps: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -208,7 +217,7 @@ class AttentionRankerNet(nn.Module):
     def score_last(self, items: torch.Tensor, events: torch.Tensor | None = None,
                    gaps: torch.Tensor | None = None) -> torch.Tensor:
         """(B, I) scores of every item as the next event after each sequence."""
-        hidden, _ = self.encode(items, events, gaps)
+        hidden, _ = self.encode(items, events, gaps, last_only=True)
         return hidden[:, -1] @ self.item_table()[1:].T
 
 

@@ -98,19 +98,30 @@ class AttentionRanker(Recommender):
         net = self.net
         was_training = net.training
         net.eval()
-        table = net.item_table()[1:]  # (I, d), computed once per call
+        table = self._item_table()  # (I, d)
         out = np.empty((len(histories), self.n_items), dtype=np.float32)
         for lo in range(0, len(histories), SCORE_BATCH):
             sl = slice(lo, lo + SCORE_BATCH)
             batch = pad_batch(list(histories[sl]), list(events[sl]) if events else None,
                               list(times[sl]) if times else None, net.cfg.max_len, self.device)
-            hidden, _ = net.encode(batch["items"], batch["events"], batch["gaps"])
+            hidden, _ = net.encode(batch["items"], batch["events"], batch["gaps"],
+                                   last_only=True)
             out[sl] = (hidden[:, -1] @ table.T).float().cpu().numpy()
         net.train(was_training)
         return out
 
     def _score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         return self._score_context(histories, None, None)
+
+    def _item_table(self) -> torch.Tensor:
+        """(I, d) item vectors, recomputed only when a parameter or buffer has changed (tensor
+        version counters move on every in-place update, training steps included)."""
+        tensors = (*self.net.parameters(), *self.net.buffers())
+        key = (str(tensors[0].device), tuple((t.data_ptr(), t._version) for t in tensors))
+        if getattr(self, "_table_key", None) != key:
+            self._table = self.net.item_table()[1:]
+            self._table_key = key
+        return self._table
 
     @torch.inference_mode()
     def attention(self, history: np.ndarray, events: np.ndarray | None = None,
