@@ -75,3 +75,26 @@ def test_cli_model_choices_are_the_models():
     from recdash.cli import MODEL_NAMES
     from recdash.eval.run import MODELS
     assert tuple(MODELS) == MODEL_NAMES
+
+
+def test_train_then_recommend_with_the_attention_ranker(tmp_path):
+    ws = tmp_path / "ws"
+    assert run("demo", "--scale", "0.05", "--json", ws=ws).returncode == 0
+    out = run("train", "--data", "demo", "--model", "attention", "--device", "cpu", "--epochs",
+              "2", "--max-len", "20", "--dim", "16", "--json", ws=ws)
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout)
+    assert res["protocol"]["ranking"] == "full" and 0.0 <= res["metrics"]["NDCG@10"] <= 1.0
+    from recdash.workspace import Workspace
+    params = json.loads(Workspace(ws).runs().iloc[-1]["params"])
+    assert params["training"]["epochs_run"] == 2
+    # The text tower's embeddings were cached beside the dataset, for the next run.
+    assert list((ws / "datasets" / "demo" / "text-cache").glob("*.parquet"))
+    rec = run("recommend", "--run", res["run"], "--user", "u00001", "--k", "3", "--json", ws=ws)
+    assert rec.returncode == 0, rec.stderr
+    recs = json.loads(rec.stdout)["recommendations"]
+    assert [r["rank"] for r in recs] == [1, 2, 3] and all(r["title"] for r in recs)
+    text = run("recommend", "--run", res["run"], "--user", "u00001", ws=ws).stdout
+    assert recs[0]["title"] in text
+    bad = run("recommend", "--run", "nope", "--user", "u1", ws=ws)
+    assert bad.returncode == 1 and "no run 'nope'" in bad.stderr

@@ -202,13 +202,15 @@ class AttentionRankerNet(nn.Module):
         return self.norm(x) * keep.unsqueeze(-1), maps
 
     def forward(self, items: torch.Tensor, events: torch.Tensor | None = None,
-                gaps: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """((B, T, dim) hidden states, (I + 1, dim) item table): what the training loss reads.
+                gaps: torch.Tensor | None = None, candidates: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the training loss reads: (B, T, dim) hidden states, and the vectors of
+        `candidates` (item indices + 1), or the whole (I + 1, dim) table when None.
 
         Going through forward() lets DistributedDataParallel see every parameter in use.
         """
         hidden, _ = self.encode(items, events, gaps)
-        return hidden, self.item_table()
+        return hidden, self.items(candidates) if candidates is not None else self.item_table()
 
     def item_table(self) -> torch.Tensor:
         """(I + 1, dim) output vectors of every item (row 0 = padding)."""

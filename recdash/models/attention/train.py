@@ -123,17 +123,22 @@ def _training_rows(split: Split, max_len: int) -> tuple[list, list, list]:
 
 def _loss(net, batch: dict, targets: torch.Tensor, cfg: TrainConfig,
           log_q: torch.Tensor | None, gen: torch.Generator) -> torch.Tensor:
-    hidden, table = net(batch["items"], batch["events"], batch["gaps"])
     valid = targets > 0
-    h = hidden[valid]  # (N, d) every position with a next item
-    tgt = targets[valid] - 1  # internal item index
-    table = table[1:]  # (I, d)
+    tgt = targets[valid] - 1  # internal item index of each position's next item
     if cfg.loss == "full":
-        return F.cross_entropy((h @ table.T).float(), tgt)
-    neg = torch.multinomial(log_q.exp(), cfg.n_negatives, replacement=True, generator=gen)
-    neg = neg.to(h.device)
-    pos_logit = (h * table[tgt]).sum(-1, keepdim=True) - log_q[tgt].unsqueeze(-1)
-    neg_logit = h @ table[neg].T - log_q[neg][None]
+        hidden, table = net(batch["items"], batch["events"], batch["gaps"])
+        h = hidden[valid]  # (N, d) every position with a next item
+        return F.cross_entropy((h @ table[1:].T).float(), tgt)
+    # Sampled softmax: only the batch's targets and the shared negatives need item vectors,
+    # so a step costs the same for 1M items as for 10k.
+    neg = torch.multinomial(log_q.exp(), cfg.n_negatives, replacement=True,
+                            generator=gen).to(tgt.device)
+    cand, inverse = torch.unique(torch.cat([tgt, neg]), return_inverse=True)
+    hidden, vecs = net(batch["items"], batch["events"], batch["gaps"], cand + 1)
+    h = hidden[valid]
+    t_vec, n_vec = vecs[inverse[: len(tgt)]], vecs[inverse[len(tgt):]]
+    pos_logit = (h * t_vec).sum(-1, keepdim=True) - log_q[tgt].unsqueeze(-1)
+    neg_logit = h @ n_vec.T - log_q[neg][None]
     neg_logit = neg_logit.masked_fill(neg[None] == tgt[:, None], float("-inf"))  # hits
     logits = torch.cat([pos_logit, neg_logit], dim=1).float()
     return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=h.device))
