@@ -177,3 +177,14 @@ def test_last_position_serving_path_matches_the_full_forward():
     last, _ = net.encode(items, last_only=True)
     assert last.shape == (2, 1, 16)
     assert torch.allclose(full[:, -1:], last, atol=1e-6)
+
+
+def test_a_time_limit_stops_mid_epoch_and_keeps_the_best_weights(tmp_path):
+    ds, split = cyclic_data(n_users=400)
+    ranker = AttentionRanker(small(), fast(epochs=50, batch_size=4, max_minutes=0.02),
+                             run_dir=tmp_path).fit(TrainData.from_split(split, ds.catalog))
+    res = ranker.result
+    assert res.stopped == "time limit" and res.epochs_run < 50
+    assert res.history and res.history[-1]["epoch"] != int(res.history[-1]["epoch"]) or \
+        res.epochs_run >= 1
+    assert find_checkpoint(tmp_path, "best") is not None

@@ -51,6 +51,15 @@ def from_rank0(compute: Callable[[], float], device: torch.device) -> float:
     return value
 
 
+def any_true(flag: bool, device: torch.device) -> bool:
+    """True when the flag is true in any process (all of them get the same answer)."""
+    if not (td.is_available() and td.is_initialized()):
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=device if device.type == "cuda" else "cpu")
+    td.all_reduce(t, op=td.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
 def share(value: str | None) -> str:
     """Rank 0's string (e.g. a run id), given to every process."""
     if td.is_available() and td.is_initialized():

@@ -231,26 +231,31 @@ def train_ranker(net: AttentionRankerNet, split: Split, cfg: TrainConfig, run_di
             if cfg.checkpoint_minutes and time.time() - last_ckpt > 60 * cfg.checkpoint_minutes:
                 save(("latest",))
                 last_ckpt = time.time()
-        state["epoch"], state["batch"] = epoch + 1, 0
+            over = bool(cfg.max_minutes) and time.time() - start > 60 * cfg.max_minutes
+            if dist.any_true(over, device):  # every process stops at the same step
+                stopped = "time limit"
+                break
+        if state["batch"] >= steps:
+            state["epoch"], state["batch"] = epoch + 1, 0
         ndcg = dist.from_rank0(lambda: validate(net) if rank == 0 else 0.0, device)
         improved = ndcg > state["best"]
         if improved:
             state.update(best=ndcg, best_epoch=epoch + 1, bad=0)
         else:
             state["bad"] += 1
-        state["history"].append({"epoch": epoch + 1, "loss": loss.item(), "valid_ndcg": ndcg,
-                                 "seconds": time.time() - start})
+        done_epochs = state["epoch"] + state["batch"] / steps  # fractional if cut short
+        state["history"].append({"epoch": round(done_epochs, 4), "loss": loss.item(),
+                                 "valid_ndcg": ndcg, "seconds": time.time() - start})
         save(("latest", "best") if improved else ("latest",))
         last_ckpt = time.time()
         elapsed = time.time() - start
         if progress and rank == 0:
             progress(_event("epoch", state, cfg, steps, loss.item(), ndcg, done_items, elapsed,
                             state["epoch"] / cfg.epochs))
+        if stopped == "time limit":
+            break
         if state["bad"] >= cfg.patience:
             stopped = "early stopping"
-            break
-        if cfg.max_minutes and elapsed > 60 * cfg.max_minutes:
-            stopped = "time limit"
             break
     dist.barrier()  # rank 0 has written the best checkpoint; every process loads it
     net.load_state_dict(load_checkpoint(run_dir, which="best").weights)
