@@ -185,6 +185,5 @@ def test_a_time_limit_stops_mid_epoch_and_keeps_the_best_weights(tmp_path):
                              run_dir=tmp_path).fit(TrainData.from_split(split, ds.catalog))
     res = ranker.result
     assert res.stopped == "time limit" and res.epochs_run < 50
-    assert res.history and res.history[-1]["epoch"] != int(res.history[-1]["epoch"]) or \
-        res.epochs_run >= 1
+    assert res.history and res.history[-1]["seconds"] < 60  # not one full pass per epoch cap
     assert find_checkpoint(tmp_path, "best") is not None
