@@ -119,7 +119,6 @@ def evaluate(model: Recommender, split: Split, *, stage: str = "test",
                               len(split.users))
     labels = _labels(split, catalog)
     per_user: dict[str, list[np.ndarray]] = {}
-    seen_items = np.zeros(split.n_items, dtype=bool)
     shown = {k: np.zeros(split.n_items, dtype=bool) for k in ks}
     unreachable = 0
     batch = max(1, min(4096, SCORE_BUDGET_BYTES // (4 * split.n_items)))
