@@ -189,6 +189,25 @@ def cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from recdash import jobs
+
+    ws = _workspace(args)
+    if args.cancel:
+        job = jobs.cancel(ws, args.cancel)
+        note = {"running": "stopping at its next training step"}.get(job.status, job.status)
+        _emit(args, {"job": job.id, "status": job.status}, f"Job {job.id}: {note}")
+        return 0
+    jobs.refresh(ws)
+    table = jobs.status(ws)
+    cols = ["id", "status", "device", "dataset", "model", "fraction", "run_id", "message"]
+    text = table[cols].assign(fraction=table["fraction"].map("{:.0%}".format),
+                              run_id=table["run_id"].fillna("")).to_string(index=False)
+    records = table.astype(object).where(table.notna(), None).to_dict("records")  # NaN: null
+    _emit(args, {"jobs": records}, text if len(table) else "No jobs yet.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recdash", description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", help="workspace folder (default: $RECDASH_WORKSPACE or "
@@ -266,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("embed", "compute the catalog's text embeddings ahead of training (CPU host)")
     p.add_argument("--data", required=True)
     p.set_defaults(func=cmd_embed)
+
+    p = add("jobs", "list background training jobs (the studio's Train page starts them)")
+    p.add_argument("--cancel", metavar="JOB_ID", help="cancel a queued or running job")
+    p.set_defaults(func=cmd_jobs)
     return parser
 
 

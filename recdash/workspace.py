@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS metrics (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, segment TEXT NOT NULL,
     name TEXT NOT NULL, value REAL, PRIMARY KEY (run_id, segment, name));
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, spec TEXT NOT NULL, device TEXT NOT NULL, status TEXT NOT NULL,
+    run_id TEXT, created REAL NOT NULL, started REAL, finished REAL, pid INTEGER,
+    heartbeat REAL, fraction REAL NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '');
 """
 
 
@@ -262,3 +266,73 @@ class Workspace:
         for seg, name, value in rows:
             out.setdefault(seg, {})[name] = value
         return out
+
+    # Jobs -----------------------------------------------------------------------------------
+    # The rows behind recdash.jobs (background training); the scheduling rules live there.
+    _JOB_FIELDS = ("status", "run_id", "started", "finished", "pid", "heartbeat", "fraction",
+                   "message")
+
+    def add_job(self, job_id: str, spec: str, device: str) -> None:
+        """Queue a job: spec is the RunSpec as JSON, device "gpu" or "cpu"."""
+        with self._db() as db:
+            db.execute("INSERT INTO jobs (id, spec, device, status, created) "
+                       "VALUES (?, ?, ?, 'queued', ?)", (job_id, spec, device, time.time()))
+
+    def update_job(self, job_id: str, when: str | None = None, **values) -> bool:
+        """Set a job's fields (status, pid, ...); with `when`, only if its status is that one.
+
+        Returns whether the row changed (False: unknown job, or its status was not `when`).
+        """
+        unknown = set(values) - set(self._JOB_FIELDS)
+        if unknown:
+            raise ValueError(f"jobs have no field(s) {sorted(unknown)}")
+        sets = ", ".join(f"{k} = ?" for k in values)
+        query = f"UPDATE jobs SET {sets} WHERE id = ?" + (" AND status = ?" if when else "")
+        with self._db() as db:
+            cur = db.execute(query, (*values.values(), job_id, *([when] if when else [])))
+            return cur.rowcount > 0
+
+    def job_rows(self, job_id: str | None = None) -> list[dict]:
+        """Job rows as dicts, oldest first (queue order); one job's when job_id is given."""
+        query = "SELECT * FROM jobs" + (" WHERE id = ?" if job_id else "") + \
+            " ORDER BY created, rowid"
+        with self._db() as db:
+            cur = db.execute(query, (job_id,) if job_id else ())
+            names = [c[0] for c in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def claim_job(self, device: str) -> str | None:
+        """Mark the oldest queued job of `device` running, unless one is running there already.
+
+        One transaction, so two processes never start two jobs on the same device. Returns the
+        claimed job's id, or None.
+        """
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                busy = db.execute("SELECT 1 FROM jobs WHERE device = ? AND status = 'running'",
+                                  (device,)).fetchone()
+                row = None if busy else db.execute(
+                    "SELECT id FROM jobs WHERE device = ? AND status = 'queued' "
+                    "ORDER BY created, rowid LIMIT 1", (device,)).fetchone()
+                if row is not None:
+                    now = time.time()
+                    db.execute("UPDATE jobs SET status = 'running', started = ?, heartbeat = ? "
+                               "WHERE id = ?", (now, now, row[0]))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return row[0] if row is not None else None
+
+    def end_run(self, run_id: str, status: str, message: str, was: str = "running") -> bool:
+        """Set a run's final status and message if its status is still `was` (by default: a
+        run whose process ended without closing it).
+
+        Returns whether the run changed.
+        """
+        with self._db() as db:
+            cur = db.execute("UPDATE runs SET status = ?, finished = ?, message = ? "
+                             "WHERE id = ? AND status = ?",
+                             (status, time.time(), message, run_id, was))
+            return cur.rowcount > 0
