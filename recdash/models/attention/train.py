@@ -94,7 +94,7 @@ class TrainResult:
     """How a run ended: best validation NDCG@10, its epoch, and the per-epoch history."""
 
     best_ndcg: float
-    best_epoch: int
+    best_epoch: float
     epochs_run: int
     stopped: str
     history: list[dict] = field(default_factory=list)
@@ -238,12 +238,12 @@ def train_ranker(net: AttentionRankerNet, split: Split, cfg: TrainConfig, run_di
         if state["batch"] >= steps:
             state["epoch"], state["batch"] = epoch + 1, 0
         ndcg = dist.from_rank0(lambda: validate(net) if rank == 0 else 0.0, device)
+        done_epochs = state["epoch"] + state["batch"] / steps  # fractional if cut short
         improved = ndcg > state["best"]
         if improved:
-            state.update(best=ndcg, best_epoch=epoch + 1, bad=0)
+            state.update(best=ndcg, best_epoch=round(done_epochs, 4), bad=0)
         else:
             state["bad"] += 1
-        done_epochs = state["epoch"] + state["batch"] / steps  # fractional if cut short
         state["history"].append({"epoch": round(done_epochs, 4), "loss": loss.item(),
                                  "valid_ndcg": ndcg, "seconds": time.time() - start})
         save(("latest", "best") if improved else ("latest",))
