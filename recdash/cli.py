@@ -156,9 +156,11 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     recs = recommend_user(model, ds, split, args.user, args.k)
     known = args.user in set(split.users)
     note = "" if known else " (unknown user: most popular items)"
+    def name(r) -> str:
+        return r["title"] if isinstance(r["title"], str) else r[S.ITEM]
+
     lines = [f"Top {args.k} for {args.user}{note} from run {args.run}:"] + [
-        f"{r['rank']:>3}. {r['score']:9.4f}  {r['title'] if isinstance(r['title'], str) else r[S.ITEM]}"
-        f"  [{r[S.ITEM]}]" for _, r in recs.iterrows()]
+        f"{r['rank']:>3}. {r['score']:9.4f}  {name(r)}  [{r[S.ITEM]}]" for _, r in recs.iterrows()]
     _emit(args, {"run": args.run, "user": args.user, "known_user": known,
                  "recommendations": recs.to_dict("records")}, "\n".join(lines))
     return 0

@@ -47,8 +47,9 @@ def _read(source: Source | pd.DataFrame, name: str, encoding: str,
     try:
         return read_table(source, name, encoding=encoding)
     except DataFileError as exc:
-        report.add(Finding("error", exc.code, exc.problem + (f" (row {exc.row})" if exc.row else ""),
-                           file=exc.file, fix=exc.fix, column=exc.column))
+        where = f" (row {exc.row})" if exc.row else ""
+        report.add(Finding("error", exc.code, exc.problem + where, file=exc.file, fix=exc.fix,
+                           column=exc.column))
         return None
 
 

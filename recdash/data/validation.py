@@ -106,7 +106,8 @@ def _map_events(labels: pd.Series, file: str, extra: dict[str, str],
 
 def normalise_interactions(raw: pd.DataFrame, file: str, mapping: dict[str, str] | None = None,
                            events: dict[str, str] | None = None,
-                           default_event: str = S.VIEW) -> tuple[pd.DataFrame | None, ValidationReport]:
+                           default_event: str = S.VIEW
+                           ) -> tuple[pd.DataFrame | None, ValidationReport]:
     """Canonical interaction table from a raw one, with findings.
 
     Args:

@@ -51,7 +51,8 @@ class Protocol:
     def badge(self) -> str:
         """A short tag for tables and charts, e.g. 'LOO·full/3,416·excl'."""
         split = "LOO" if self.split == "loo" else "temporal"
-        return f"{split}·{self.ranking}/{self.n_candidates:,}·{'excl' if self.exclude_seen else 'incl'}"
+        seen = "excl" if self.exclude_seen else "incl"
+        return f"{split}·{self.ranking}/{self.n_candidates:,}·{seen}"
 
     def to_dict(self) -> dict:
         return {**asdict(self), "ks": list(self.ks), "label": self.label()}
