@@ -16,6 +16,9 @@ loaders.ensure_demo_shop(root)  # every page needs a dataset, so the frame makes
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/data.py", title="Data", icon=":material/database:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
 ]
 page = st.navigation(PAGES)
 

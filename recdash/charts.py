@@ -1,11 +1,12 @@
 """Plotly figures that describe a dataset's interaction log: activity over time, the event funnel
-and the popularity long tail.
+and the popularity long tail; and its profile: sequence lengths, the category mix and cold start.
 
-Each builder is a pure function: it takes the canonical interactions table (see
-`recdash.data.schema`) and returns a `plotly.graph_objects.Figure`, so the studio, a notebook and
-a report can draw the same chart. A table without the columns a chart needs is rejected with a
-ValueError naming them. The long-tail view follows the usual recommender-systems reading of
-popularity bias (Abdollahpouri et al., 2019): a few "short-head" items take most of the events.
+Each builder is a pure function: it takes the canonical interactions table (some profile
+charts also the catalog; see `recdash.data.schema`) and returns a `plotly.graph_objects.Figure`,
+so the studio, a notebook and a report can draw the same chart. A table without the columns a
+chart needs is rejected with a ValueError naming them. The long-tail view follows the usual
+recommender-systems reading of popularity bias (Abdollahpouri et al., 2019): a few "short-head"
+items take most of the events.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from recdash import profile
 from recdash.data import schema as S
 
 # One colour per event type, used by every chart so that "purchase" always looks the same.
@@ -142,4 +144,252 @@ def popularity_long_tail(events: pd.DataFrame) -> go.Figure:
                                       f"{share:.0%} of events",
                                 xaxis=dict(type="log", title="item popularity rank"),
                                 yaxis=dict(type="log", title="events per item"), **_LAYOUT))
+    return fig
+
+
+# Profile charts: the numbers come from `recdash.profile`; these builders only draw them.
+
+def _require_catalog(catalog: object, columns: tuple[str, ...], chart: str) -> pd.DataFrame:
+    """The catalog itself, or a ValueError saying which columns `chart` needs."""
+    need = ", ".join(columns)
+    have = (", ".join(map(str, catalog.columns)) or "no columns"
+            if isinstance(catalog, pd.DataFrame) else type(catalog).__name__)
+    if not isinstance(catalog, pd.DataFrame) or any(c not in catalog.columns for c in columns):
+        raise ValueError(f"{chart} needs a catalog with columns {need} (got {have}). Pass the "
+                         "dataset's canonical catalog (Dataset.catalog).")
+    return catalog
+
+
+def sequence_lengths(events: pd.DataFrame) -> go.Figure:
+    """How many users have how many events (the length of their sequence).
+
+    Args:
+        events: interactions with `user_id`.
+
+    Returns:
+        A figure with one bar trace: x the length bins ("7" or "10-14"; the last bin also holds
+        the longest few percent), y the number of users. The title gives the median length.
+
+    Raises:
+        ValueError: `events` is not a DataFrame with that column.
+    """
+    _require(events, (S.USER,), "sequence_lengths")
+    title = "Events per user"
+    lengths = profile.sequence_lengths(events)
+    if lengths.empty:
+        return _empty(title, "This dataset has no events.")
+    bins = profile.length_histogram(lengths)
+    labels = [f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in zip(bins["low"], bins["high"])]
+    fig = go.Figure(go.Bar(x=labels, y=bins["users"], marker=dict(color=EVENT_COLORS[S.VIEW]),
+                           hovertemplate="%{x} events: %{y} users<extra></extra>"),
+                    layout=dict(title=f"{title}: median {lengths.median():g}",
+                                xaxis=dict(title="events per user", type="category"),
+                                yaxis_title="users", bargap=0.05, **_LAYOUT))
+    return fig
+
+
+def category_mix(events: pd.DataFrame, catalog: pd.DataFrame) -> go.Figure:
+    """Share of catalog items and of events per top-level category.
+
+    Args:
+        events: interactions with `item_id`.
+        catalog: items with `item_id` and `category` (a path such as "Home > Kitchen > Mugs").
+
+    Returns:
+        A figure with two horizontal bar traces, "catalog items" and "events", one bar per
+        category (the top `recdash.profile.TOP_CATEGORIES` by events, then the rest as one);
+        x is the share. A catalog without categories gives an empty figure that says so.
+
+    Raises:
+        ValueError: `events` or `catalog` is not a DataFrame with those columns.
+    """
+    _require(events, (S.ITEM,), "category_mix")
+    _require_catalog(catalog, (S.ITEM, S.CATEGORY), "category_mix")
+    title = "Category mix (top level)"
+    mix = profile.category_mix(events, catalog)
+    if mix.empty or set(mix["category"]) == {profile.NO_CATEGORY}:
+        return _empty(title, "The catalog has no categories.")
+    mix = mix.iloc[::-1]  # plotly draws the first row at the bottom
+    fig = go.Figure(layout=dict(title=title, barmode="group", xaxis=dict(
+        title="share", tickformat=".0%"), height=max(350, 60 + 28 * len(mix)), **_LAYOUT))
+    for label, share, count, color in (
+            ("catalog items", "item_share", "items", "#c5cbd6"),
+            ("events", "event_share", "events", EVENT_COLORS[S.PURCHASE])):
+        fig.add_trace(go.Bar(y=mix["category"], x=mix[share], customdata=mix[count],
+                             orientation="h", name=label, marker=dict(color=color),
+                             hovertemplate=f"%{{y}}: %{{x:.1%}} of {label} "
+                                           "(%{customdata:,})<extra></extra>"))
+    return fig
+
+
+def cold_start_shares(events: pd.DataFrame, catalog: pd.DataFrame) -> go.Figure:
+    """The cold part of a dataset: users with few events, items without or with only recent
+    events.
+
+    Args:
+        events: interactions with `user_id`, `item_id` and `timestamp`.
+        catalog: items with `item_id`.
+
+    Returns:
+        A figure with one horizontal bar trace whose bars are the shares (0..1) of cold users,
+        catalog items without events and new items (the last only when the log has
+        timestamps); each bar's text gives the count.
+
+    Raises:
+        ValueError: `events` or `catalog` is not a DataFrame with those columns.
+    """
+    _require(events, (S.USER, S.ITEM, S.TIME), "cold_start_shares")
+    _require_catalog(catalog, (S.ITEM,), "cold_start_shares")
+    cold = profile.cold_start(events, catalog)
+    rows = [(f"users with {cold.cold_user_max} or fewer events", cold.cold_user_share,
+             cold.cold_users, cold.users, "users"),
+            ("catalog items without events", cold.without_events_share,
+             cold.items_without_events, cold.items, "items")]
+    if cold.new_items is not None:
+        rows.append((f"items first seen in the last {cold.new_item_share:.0%} of the time range",
+                     cold.new_item_share_of_items, cold.new_items, cold.items, "items"))
+    rows.reverse()  # plotly draws the first bar at the bottom
+    widest = min(1.0, max(0.2, 1.3 * max(r[1] for r in rows)))  # room for the text beside
+    fig = go.Figure(go.Bar(
+        y=[r[0] for r in rows], x=[r[1] for r in rows], orientation="h",
+        text=[f"{share:.0%} ({n:,} of {total:,} {unit})" for _, share, n, total, unit in rows],
+        textposition="auto", marker=dict(color=EVENT_COLORS[S.CART]),
+        hovertemplate="%{y}: %{x:.1%}<extra></extra>"),
+        layout=dict(title="Cold start", xaxis=dict(title="share", tickformat=".0%",
+                                                   range=[0, widest]), **_LAYOUT))
+    return fig
+
+
+# Training and evaluation charts: a job's events (`recdash.jobs.events`) and the run tables of
+# `recdash.runs_view`; these builders only draw them.
+
+def _require_runs(runs: object, columns: tuple[str, ...], chart: str) -> pd.DataFrame:
+    """The run table itself, or a ValueError saying which columns `chart` needs."""
+    need = ", ".join(columns)
+    have = (", ".join(map(str, runs.columns)) or "no columns"
+            if isinstance(runs, pd.DataFrame) else type(runs).__name__)
+    if not isinstance(runs, pd.DataFrame) or any(c not in runs.columns for c in columns):
+        raise ValueError(f"{chart} needs a run table with columns {need} (got {have}). Pass "
+                         "recdash.runs_view.runs_table(ws, dataset), and pick metrics it has.")
+    return runs
+
+
+def _epochs_done(event: dict) -> float:
+    """Epochs of training behind an event, fractional mid-epoch."""
+    return event["epoch"] + event["step"] / max(1, event["steps_per_epoch"])
+
+
+def training_loss(events: list[dict]) -> go.Figure:
+    """A training job's loss against epochs.
+
+    Args:
+        events: the job's TrainEvents as dicts, oldest first (see `recdash.jobs.events`).
+
+    Returns:
+        A figure with one line trace: x the epochs done (fractional within an epoch), y the
+        loss of that step; an empty figure that says so before the first step.
+    """
+    title = "Training loss"
+    points = [(_epochs_done(e), e["loss"]) for e in events
+              if e.get("kind") in ("step", "epoch") and e.get("loss") is not None]
+    if not points:
+        return _empty(title, "Waiting for the first training step.")
+    x, y = zip(*points)
+    return go.Figure(go.Scatter(x=x, y=y, mode="lines", name="loss",
+                                line=dict(color=EVENT_COLORS[S.VIEW]),
+                                hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra></extra>"),
+                     layout=dict(title=title, xaxis_title="epoch", yaxis_title="loss",
+                                 **_LAYOUT))
+
+
+def validation_ndcg(events: list[dict]) -> go.Figure:
+    """A training job's validation NDCG@10 after each epoch (what early stopping watches).
+
+    Args:
+        events: the job's TrainEvents as dicts, oldest first.
+
+    Returns:
+        A figure with one line trace: x the epochs done, y the validation NDCG@10; an empty
+        figure that says so before the first validation.
+    """
+    title = "Validation NDCG@10"
+    points = [(_epochs_done(e), e["valid_ndcg"]) for e in events
+              if e.get("kind") == "epoch" and e.get("valid_ndcg") is not None]
+    if not points:
+        return _empty(title, "Waiting for the first validation (end of epoch 1).")
+    x, y = zip(*points)
+    best = max(y)
+    return go.Figure(go.Scatter(x=x, y=y, mode="lines+markers", name="NDCG@10",
+                                line=dict(color=EVENT_COLORS[S.PURCHASE]),
+                                hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra></extra>"),
+                     layout=dict(title=f"{title}: best {best:.4f}", xaxis_title="epoch",
+                                 yaxis_title="NDCG@10", **_LAYOUT))
+
+
+def metric_bars(runs: pd.DataFrame, metric: str) -> go.Figure:
+    """One metric of several runs, a bar per run.
+
+    Args:
+        runs: a `recdash.runs_view.runs_table` (columns run, badge and the metric).
+        metric: the column to draw, e.g. "NDCG@10".
+
+    Returns:
+        A figure with one bar trace: x the run names, y the metric; the hover text gives the
+        protocol badge.
+
+    Raises:
+        ValueError: `runs` lacks those columns.
+    """
+    _require_runs(runs, ("run", "badge", metric), "metric_bars")
+    fig = go.Figure(go.Bar(x=runs["run"], y=runs[metric], customdata=runs["badge"],
+                           text=[f"{v:.4g}" for v in runs[metric]], textposition="auto",
+                           marker=dict(color=EVENT_COLORS[S.PURCHASE]),
+                           hovertemplate="%{x}: %{y:.4f}<br>%{customdata}<extra></extra>"),
+                    layout=dict(title=metric, yaxis_title=metric, **_LAYOUT))
+    return fig
+
+
+def segment_bars(table: pd.DataFrame, metric: str) -> go.Figure:
+    """One metric by segment (cold users, head items, ...), a group of bars per segment.
+
+    Args:
+        table: a `recdash.runs_view.segment_table`: runs as rows, segments as columns.
+        metric: the metric's name, for the title.
+
+    Returns:
+        A figure with one bar trace per run: x the segments, y the metric.
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise ValueError("segment_bars needs a DataFrame of runs by segments; pass "
+                         "recdash.runs_view.segment_table(long, metric)")
+    fig = go.Figure(layout=dict(title=f"{metric} by segment", barmode="group",
+                                yaxis_title=metric, **_LAYOUT))
+    for run, row in table.iterrows():
+        fig.add_trace(go.Bar(x=list(row.index), y=row.to_numpy(), name=str(run),
+                             hovertemplate=f"{run}, %{{x}}: %{{y:.4f}}<extra></extra>"))
+    return fig
+
+
+def tradeoff_scatter(runs: pd.DataFrame, x: str, y: str) -> go.Figure:
+    """Runs as points on two metrics, e.g. accuracy (NDCG@10) against coverage or novelty.
+
+    Args:
+        runs: a `recdash.runs_view.runs_table` (columns run, model, badge and both metrics).
+        x, y: the metrics on the axes.
+
+    Returns:
+        A figure with one marker trace per model; each point is labelled with its run's name.
+
+    Raises:
+        ValueError: `runs` lacks those columns.
+    """
+    _require_runs(runs, ("run", "model", "badge", x, y), "tradeoff_scatter")
+    fig = go.Figure(layout=dict(title=f"{y} against {x}", xaxis_title=x, yaxis_title=y,
+                                **_LAYOUT))
+    for model, rows in runs.groupby("model", sort=False):
+        fig.add_trace(go.Scatter(
+            x=rows[x], y=rows[y], mode="markers+text", text=rows["run"], name=str(model),
+            textposition="top center", marker=dict(size=12), customdata=rows["badge"],
+            hovertemplate=f"%{{text}}<br>{x} %{{x:.4f}}<br>{y} %{{y:.4f}}<br>"
+                          "%{customdata}<extra></extra>"))
     return fig

@@ -336,3 +336,48 @@ class Workspace:
                              "WHERE id = ? AND status = ?",
                              (status, time.time(), message, run_id, was))
             return cur.rowcount > 0
+
+    def rename_dataset(self, old: str, new: str) -> None:
+        """Rename a stored dataset: its folder, its catalog row, and the runs and jobs that use it.
+
+        One transaction holds the catalog while the folder is renamed, so other processes see
+        either the old name everywhere or the new one; a failure puts the old name back.
+
+        Raises:
+            RecdashError: `new` is not a valid name or is taken, `old` is unknown, or a job is
+                training on `old` right now (wait for it, or cancel it, and try again).
+        """
+        check_name(old)
+        check_name(new)
+        if new == old:
+            return
+        src, dst = self.root / "datasets" / old, self.root / "datasets" / new
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT folder FROM datasets WHERE name = ?", (old,)).fetchone()
+                if row is None:
+                    raise RecdashError(f"no dataset named '{old}' in {self.root}")
+                if db.execute("SELECT 1 FROM datasets WHERE name = ?", (new,)).fetchone() \
+                        or dst.exists():
+                    raise RecdashError(f"a dataset named '{new}' exists; pick another name")
+                running = db.execute("SELECT COUNT(*) FROM jobs WHERE status = 'running' AND "
+                                     "json_extract(spec, '$.dataset') = ?", (old,)).fetchone()[0]
+                if running:
+                    raise RecdashError(f"a training job is running on '{old}'; wait for it to "
+                                       "end (or cancel it) before renaming the dataset")
+                src = self.root / "datasets" / row[0]
+                db.execute("UPDATE datasets SET name = ?, folder = ? WHERE name = ?",
+                           (new, new, old))
+                db.execute("UPDATE runs SET dataset = ? WHERE dataset = ?", (new, old))
+                db.execute("UPDATE jobs SET spec = json_set(spec, '$.dataset', ?) "
+                           "WHERE json_extract(spec, '$.dataset') = ?", (new, old))
+                src.rename(dst)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            try:
+                db.execute("COMMIT")
+            except BaseException:
+                dst.rename(src)  # the catalog still says `old`: put the folder back
+                raise

@@ -1,7 +1,8 @@
-"""The workspace: atomic writes, deletion, and two processes at once."""
+"""The workspace: atomic writes, renaming, deletion, and two processes at once."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 
 import pandas as pd
@@ -97,3 +98,68 @@ def test_two_processes_write_at_once(workspace):
     runs = workspace.runs()
     assert len(runs) == 30 and set(runs["status"]) == {"finished"}
     assert all(workspace.metrics(r)["all"]["NDCG@10"] >= 0 for r in runs["id"])
+
+
+def _job(workspace, job_id, dataset, status):
+    workspace.add_job(job_id, json.dumps({"dataset": dataset, "model": "pop"}), "cpu")
+    if status != "queued":
+        workspace.update_job(job_id, status=status)
+
+
+def test_rename_moves_files_rows_runs_and_jobs(workspace):
+    workspace.save_dataset(_ds(n=3))
+    workspace.save_dataset(_ds("other", n=2))
+    created = {d.name: d.created for d in workspace.datasets()}
+    run = workspace.create_run("shop", "pop", {}, {})
+    workspace.create_run("other", "pop", {}, {})
+    _job(workspace, "j1", "shop", "queued")
+    _job(workspace, "j2", "other", "queued")
+    workspace.rename_dataset("shop", "shop-2024")
+    assert workspace.dataset_names() == ["shop-2024", "other"]
+    assert [d.created for d in workspace.datasets()] == [created["shop"], created["other"]]
+    assert len(workspace.load_dataset("shop-2024").interactions) == 3
+    assert workspace.dataset_dir("shop-2024").is_dir()
+    assert not (workspace.root / "datasets" / "shop").exists()
+    assert workspace.runs("shop-2024")["id"].tolist() == [run]
+    assert len(workspace.runs("other")) == 1 and workspace.runs("shop").empty
+    specs = {row["id"]: json.loads(row["spec"]) for row in workspace.job_rows()}
+    assert specs == {"j1": {"dataset": "shop-2024", "model": "pop"},
+                     "j2": {"dataset": "other", "model": "pop"}}
+
+
+@pytest.mark.parametrize("new, message", [("other", "exists"), ("../evil", "not allowed"),
+                                          ("spa ce", "not allowed")])
+def test_rename_refuses_taken_and_bad_names(workspace, new, message):
+    workspace.save_dataset(_ds())
+    workspace.save_dataset(_ds("other"))
+    with pytest.raises(RecdashError, match=message):
+        workspace.rename_dataset("shop", new)
+    assert workspace.dataset_names() == ["shop", "other"]
+    assert sorted(p.name for p in (workspace.root / "datasets").iterdir()) == ["other", "shop"]
+
+
+def test_rename_refuses_an_unknown_dataset_and_a_dataset_in_training(workspace):
+    with pytest.raises(RecdashError, match="no dataset named 'nope'"):
+        workspace.rename_dataset("nope", "new")
+    workspace.save_dataset(_ds())
+    _job(workspace, "j1", "shop", "running")
+    with pytest.raises(RecdashError, match="training job is running"):
+        workspace.rename_dataset("shop", "new")
+    assert workspace.dataset_names() == ["shop"]
+    assert json.loads(workspace.job_rows()[0]["spec"])["dataset"] == "shop"
+
+
+def test_failed_folder_rename_leaves_the_catalog_unchanged(workspace, monkeypatch):
+    workspace.save_dataset(_ds())
+    run = workspace.create_run("shop", "pop", {}, {})
+
+    def boom(self, target):
+        raise OSError("device busy")
+
+    monkeypatch.setattr("pathlib.Path.rename", boom)
+    with pytest.raises(OSError, match="device busy"):
+        workspace.rename_dataset("shop", "new")
+    monkeypatch.undo()
+    assert workspace.dataset_names() == ["shop"]
+    assert workspace.runs("shop")["id"].tolist() == [run]
+    assert len(workspace.load_dataset("shop").interactions) == 3

@@ -8,6 +8,7 @@ the workspace (generating the demo shop, an import, a deletion) calls `refresh` 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -64,9 +65,49 @@ def overview_figures(root: str, name: str) -> tuple[go.Figure, go.Figure, go.Fig
             charts.popularity_long_tail(events))
 
 
+@dataclass(frozen=True)
+class DatasetProfile:
+    """The Data page's view of one stored dataset: its report and its charts."""
+
+    report: ValidationReport
+    over_time: go.Figure
+    funnel: go.Figure
+    long_tail: go.Figure
+    lengths: go.Figure
+    categories: go.Figure
+    cold_start: go.Figure
+
+
+def created_at(root: str, name: str) -> float:
+    """When dataset `name` was stored (Unix time; 0.0 if unknown): a cache key that changes when
+    the dataset is overwritten."""
+    table = dataset_table(root)
+    row = table[table["name"] == name]
+    return float(row["created"].iloc[0].timestamp()) if len(row) else 0.0
+
+
+@st.cache_data(max_entries=4, show_spinner="Profiling the dataset...")
+def dataset_profile(root: str, name: str, created: float) -> DatasetProfile:
+    """Dataset `name`'s report and profile charts, read as it was stored at `created`.
+
+    Args:
+        root: the workspace folder.
+        name: a stored dataset.
+        created: its `created_at` time; part of the cache key only, so an overwritten dataset is
+            profiled again.
+    """
+    ds = Workspace(root).load_dataset(name)
+    events, catalog = ds.interactions, ds.catalog
+    return DatasetProfile(
+        report=ds.report, over_time=charts.events_over_time(events),
+        funnel=charts.event_funnel(events), long_tail=charts.popularity_long_tail(events),
+        lengths=charts.sequence_lengths(events), categories=charts.category_mix(events, catalog),
+        cold_start=charts.cold_start_shares(events, catalog))
+
+
 def refresh() -> None:
     """Forget every cached workspace read, after something changed the workspace."""
-    for loader in (dataset_table, load_dataset, load_report, overview_figures):
+    for loader in (dataset_table, load_dataset, load_report, overview_figures, dataset_profile):
         loader.clear()
 
 

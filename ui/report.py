@@ -1,6 +1,6 @@
 """Shared views of a dataset's validation report and headline numbers.
 
-The Home page shows them for a stored dataset and the import page for a file being checked, so
+The Home page shows them for a stored dataset and the Data page also for files being imported, so
 both draw the same `ValidationReport` (see `recdash.data.report`) the same way.
 """
 
@@ -12,9 +12,10 @@ import pandas as pd
 import streamlit as st
 
 from recdash.data.report import Finding, ValidationReport
+from recdash.errors import DataFileError
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
     """Text with Markdown's special characters escaped ('$' would start a formula)."""
     return re.sub(r"([\\`*_$\[\]<>#|~])", r"\\\1", text)
 
@@ -51,7 +52,7 @@ def _examples(finding: Finding) -> None:
 
 def _headline(finding: Finding) -> str:
     count = f" ({finding.count:,})" if finding.count else ""
-    return f"**{_plain(finding.code)}**{count}: {_plain(finding.text())}"
+    return f"**{plain(finding.code)}**{count}: {plain(finding.text())}"
 
 
 def show_report(report: ValidationReport) -> None:
@@ -71,8 +72,19 @@ def show_report(report: ValidationReport) -> None:
         st.warning(_headline(finding), icon=":material/warning:")
         _examples(finding)
     if notes:
-        st.info("\n".join(f"- {_plain(f.text())}" for f in notes), icon=":material/info:")
+        st.info("\n".join(f"- {plain(f.text())}" for f in notes), icon=":material/info:")
     if report.columns:
         with st.expander("How the columns were read"):
             for file, lines in report.columns.items():
-                st.markdown(f"**{_plain(file)}**\n" + "\n".join(f"- {_plain(x)}" for x in lines))
+                st.markdown(f"**{plain(file)}**\n" + "\n".join(f"- {plain(x)}" for x in lines))
+
+
+def show_file_error(exc: DataFileError) -> None:
+    """A file that cannot be read, in red: which file (and row), what is wrong, how to fix it.
+
+    Args:
+        exc: the reader's error.
+    """
+    where = exc.file + (f", row {exc.row}" if exc.row else "")
+    st.error(f"**{plain(where)}**: {plain(exc.problem)}. Fix: {plain(exc.fix)}",
+             icon=":material/error:")

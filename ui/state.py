@@ -13,12 +13,20 @@ from recdash.workspace import resolve_root
 
 WORKSPACE = "workspace_root"  # absolute path of the workspace folder, as text
 DATASET = "dataset"  # name of the selected dataset; also the sidebar picker's widget key
+NEXT_DATASET = "next_dataset"  # a dataset to select on the next run (the picker is drawn by then)
+NOTICE = "notice"  # a message to show once on the next run, after an action that reruns the app
+UPLOAD_ROUND = "upload_round"  # part of the upload widgets' keys; bumping it empties them
+IMPORT_FAILURE = "import_failure"  # (upload ids, ValidationReport) of the last refused import
 
 
 def init_state() -> None:
     """Give every session-state key its default, keeping values the session already has."""
     st.session_state.setdefault(WORKSPACE, str(resolve_root().resolve()))
     st.session_state.setdefault(DATASET, DEMO_NAME)
+    st.session_state.setdefault(NEXT_DATASET, None)
+    st.session_state.setdefault(NOTICE, None)
+    st.session_state.setdefault(UPLOAD_ROUND, 0)
+    st.session_state.setdefault(IMPORT_FAILURE, None)
 
 
 def workspace_root() -> str:
@@ -42,11 +50,41 @@ def selected_dataset(names: list[str]) -> str | None:
 
 
 def keep_valid_selection(names: list[str]) -> None:
-    """Point the dataset picker at an existing dataset: the current one, else the demo, else the
-    oldest. Call it before the picker is drawn.
+    """Point the dataset picker at an existing dataset: the one `select_dataset` asked for, else
+    the current one, else the demo, else the oldest. Call it before the picker is drawn.
 
     Args:
         names: the datasets the workspace holds now (not empty).
     """
-    if st.session_state.get(DATASET) not in names:
+    chosen = st.session_state.get(NEXT_DATASET)
+    st.session_state[NEXT_DATASET] = None
+    if chosen in names:
+        st.session_state[DATASET] = chosen
+    elif st.session_state.get(DATASET) not in names:
         st.session_state[DATASET] = DEMO_NAME if DEMO_NAME in names else names[0]
+
+
+def select_dataset(name: str, notice: str | None = None) -> None:
+    """Select dataset `name` from the next run on, and show `notice` once then.
+
+    Call `st.rerun()` afterwards: the sidebar picker is already drawn in this run and cannot be
+    changed until the next.
+
+    Args:
+        name: a stored dataset's name.
+        notice: a message for the next run (e.g. "Imported 'shop'").
+    """
+    st.session_state[NEXT_DATASET] = name
+    leave_notice(notice)
+
+
+def leave_notice(notice: str | None) -> None:
+    """Show `notice` once on the next run (see `pop_notice`)."""
+    st.session_state[NOTICE] = notice
+
+
+def pop_notice() -> str | None:
+    """The message left for this run by `leave_notice`, once."""
+    notice = st.session_state.get(NOTICE)
+    st.session_state[NOTICE] = None
+    return notice

@@ -1,0 +1,257 @@
+"""Workspace runs as tables for comparison, and a finished run's recommendations for export.
+
+The studio's Train and Evaluate pages, a notebook and a report read runs the same way: one row per
+run with its protocol badge beside its numbers (a metric without its protocol is unreadable:
+Krichene & Rendle, KDD 2020), or one row per (run, segment, metric) for charts. Every function
+here is pure apart from reading the workspace; `recommendations_for_all` also keeps its result in
+the run's folder, so a run is scored for export once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import fields
+
+import numpy as np
+import pandas as pd
+
+from recdash.data import schema as S
+from recdash.errors import RecdashError
+from recdash.eval.protocol import Protocol
+from recdash.workspace import Workspace
+
+Progress = Callable[[float, str], None]
+
+HEADLINE = ("NDCG@10", "HR@10", "Coverage@10")  # the numbers a run is summarised by
+ACCURACY = ("NDCG", "HR", "Recall", "MRR")  # metric families that score hits on the target
+SEGMENTS = ("all", "warm users", "cold users", "head items", "tail items", "cold items")
+RUN_COLUMNS = ("run_id", "run", "model", "status", "badge", "protocol", "settings", "created",
+               "seconds", "message")
+LONG_COLUMNS = ("run_id", "run", "model", "badge", "segment", "metric", "value")
+EXPORT_COLUMNS = (S.USER, "rank", S.ITEM, S.TITLE, S.CATEGORY, "score")
+EXPORT_FORMATS = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+EXPORT_BATCH = 1024  # users scored per step of an export
+
+
+def protocol_of(text: str) -> Protocol | None:
+    """The Protocol stored with a run (JSON), or None when the run has none yet."""
+    data = json.loads(text or "{}")
+    return Protocol.from_dict(data) if data.get("split") else None
+
+
+def _setting_defaults() -> dict:
+    from recdash.models.attention import AttentionConfig, TrainConfig
+
+    return {**{f.name: f.default for f in fields(AttentionConfig)},
+            **{f.name: f.default for f in fields(TrainConfig)}, "text": True}
+
+
+def settings_summary(params: str) -> str:
+    """A run's settings in a few words, from its stored params JSON, e.g. 'epochs 5, dim 32'.
+
+    Shows the attention ranker's settings that differ from their defaults, and a split or
+    candidates other than the default ones.
+    """
+    spec = json.loads(params or "{}").get("spec", {})
+    defaults = _setting_defaults() if spec.get("settings") else {}
+    parts = [f"{k} {'on' if v is True else 'off' if v is False else v}"
+             for k, v in spec.get("settings", {}).items() if defaults.get(k, object()) != v]
+    if spec.get("split", "loo") != "loo":
+        parts.append(f"{spec['split']} split")
+    if spec.get("candidates", "catalog") != "catalog":
+        parts.append(f"{spec['candidates']} candidates")
+    return ", ".join(parts) or "defaults"
+
+
+def runs_table(ws: Workspace, dataset: str, statuses: tuple[str, ...] | None = ("finished",)
+               ) -> pd.DataFrame:
+    """One row per run of `dataset`, oldest first, with its overall ("all") metrics as columns.
+
+    Args:
+        ws: the workspace.
+        dataset: the dataset's name.
+        statuses: keep runs in these states (None: every run).
+
+    Returns:
+        RUN_COLUMNS, then one column per metric (NaN where a run lacks it). `run` is a short,
+        stable name such as 'attention #2' (the model's runs on this dataset numbered in creation
+        order); `badge` and `protocol` are the Protocol's badge and label ("" for runs that never
+        reached evaluation); `created` is a UTC timestamp and `seconds` the run's wall time.
+    """
+    runs = ws.runs(dataset)
+    if runs.empty:
+        return pd.DataFrame(columns=list(RUN_COLUMNS))
+    runs["run"] = runs["model"] + " #" + (runs.groupby("model").cumcount() + 1).astype(str)
+    if statuses is not None:
+        runs = runs[runs["status"].isin(statuses)]
+    protocols = [protocol_of(p) for p in runs["protocol"]]
+    table = pd.DataFrame({
+        "run_id": runs["id"], "run": runs["run"], "model": runs["model"],
+        "status": runs["status"],
+        "badge": [p.badge() if p else "" for p in protocols],
+        "protocol": [p.label() if p else "" for p in protocols],
+        "settings": [settings_summary(p) for p in runs["params"]],
+        "created": pd.to_datetime(runs["created"], unit="s", utc=True),
+        "seconds": runs["finished"] - runs["created"],
+        "message": runs["message"],
+    }).reset_index(drop=True)
+    metrics = pd.DataFrame([ws.metrics(r).get("all", {}) for r in table["run_id"]],
+                           index=table.index)
+    return pd.concat([table, metrics[sorted(metrics.columns, key=_metric_order)]], axis=1)
+
+
+def _metric_order(name: str) -> tuple[str, int]:
+    family, _, k = name.partition("@")
+    return family, int(k) if k.isdigit() else 0
+
+
+def metric_names(runs: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The metric columns of a `runs_table`, split into accuracy metrics (NDCG, HR, Recall,
+    MRR) and beyond-accuracy ones (coverage, novelty, diversity, popularity), each sorted by
+    family then k."""
+    names = sorted((c for c in runs.columns if c not in RUN_COLUMNS), key=_metric_order)
+    accuracy = [n for n in names if n.partition("@")[0] in ACCURACY]
+    return accuracy, [n for n in names if n not in accuracy]
+
+
+def metric_long_table(ws: Workspace, dataset: str, run_ids: list[str] | None = None
+                      ) -> pd.DataFrame:
+    """Every metric of every segment of finished runs, one row each (for charts).
+
+    Args:
+        ws: the workspace.
+        dataset: the dataset's name.
+        run_ids: keep only these runs, in this order (None: every finished run, oldest first).
+
+    Returns:
+        LONG_COLUMNS; `segment` is one of SEGMENTS; the count of users in a segment is the
+        metric "users".
+    """
+    runs = runs_table(ws, dataset)[["run_id", "run", "model", "badge"]]
+    if run_ids is not None:
+        runs = runs.set_index("run_id").reindex(run_ids).dropna(subset=["run"]).reset_index()
+    rows = [(r.run_id, r.run, r.model, r.badge, seg, name, value)
+            for r in runs.itertuples(index=False)
+            for seg, values in ws.metrics(r.run_id).items() for name, value in values.items()]
+    return pd.DataFrame(rows, columns=list(LONG_COLUMNS))
+
+
+def segment_table(long: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """One metric by run (rows, in the table's order) and segment (columns, in SEGMENTS order).
+
+    Args:
+        long: a `metric_long_table`.
+        metric: e.g. "NDCG@10".
+    """
+    rows = long[long["metric"] == metric]
+    wide = rows.pivot(index="run", columns="segment", values="value")
+    order = list(dict.fromkeys(long["run"]))
+    return wide.reindex(index=order, columns=[s for s in SEGMENTS if s in wide.columns])
+
+
+def segment_users(long: pd.DataFrame) -> pd.Series:
+    """Users per segment, from a `metric_long_table` (runs on one split share these counts, so
+    the first run's are taken); segments without a count are left out."""
+    rows = long[long["metric"] == "users"].drop_duplicates("segment")
+    return rows.set_index("segment")["value"].astype(int)
+
+
+def progress_summary(events: list[dict]) -> dict:
+    """Where a training job stands, from its events (see `recdash.jobs.events`).
+
+    Returns:
+        epoch (completed epochs), epochs, items_per_s, eta_s, loss, best_ndcg; None for a value
+        no event has reported yet.
+    """
+    last = next((e for e in reversed(events) if e.get("kind") != "done"), {})
+    best = [e["best_ndcg"] for e in events if e.get("best_ndcg") is not None]
+    return {"epoch": last.get("epoch"), "epochs": last.get("epochs"),
+            "items_per_s": last.get("items_per_s"), "eta_s": last.get("eta_s"),
+            "loss": last.get("loss"), "best_ndcg": best[-1] if best else None}
+
+
+def recommendations_for_all(ws: Workspace, run_id: str, k: int = 10,
+                            progress: Progress | None = None) -> pd.DataFrame:
+    """Top-k for every user of a finished run, from each user's whole history (training,
+    validation and test events: what the shop would show them next).
+
+    Scored once and kept in the run's folder (`recommendations-top<k>.parquet`).
+
+    Args:
+        ws: the workspace.
+        run_id: a finished run.
+        k: list length (1-1000).
+        progress: receives (fraction done, message).
+
+    Returns:
+        EXPORT_COLUMNS, one row per user and rank, with the shop's item IDs, titles and
+        categories; seen items are left out when the run excluded them.
+
+    Raises:
+        RecdashError: an unknown or unfinished run, or a k out of range.
+    """
+    from recdash.eval.run import load_run
+
+    if not 1 <= k <= 1000:
+        raise RecdashError(f"k={k} is out of range: ask for 1 to 1000 recommendations per user")
+    path = ws.run_dir(run_id) / f"recommendations-top{k}.parquet"
+    if path.exists():
+        return pd.read_parquet(path)
+    report = progress or (lambda f, m: None)
+    report(0.0, "loading the model")
+    model, ds, split = load_run(ws, run_id)
+    spec = json.loads(ws.runs(ds.name).set_index("id").at[run_id, "params"])["spec"]
+    parts, n = [], len(split.users)
+    for lo in range(0, n, EXPORT_BATCH):
+        rows = np.arange(lo, min(lo + EXPORT_BATCH, n))
+        items, events, times = split.sequences.select_context(rows)
+        parts.append(model.rank(split.users[rows], items, events, times, k,
+                                exclude_seen=spec["exclude_seen"]))
+        report((rows[-1] + 1) / n, f"scored {rows[-1] + 1:,} of {n:,} users")
+    recs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=[S.USER, "rank", S.ITEM, "score"])
+    catalog = ds.catalog.drop_duplicates(S.ITEM).set_index(S.ITEM).reindex(
+        columns=[S.TITLE, S.CATEGORY])
+    out = recs.join(catalog, on=S.ITEM)[list(EXPORT_COLUMNS)]
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}.parquet")
+    out.to_parquet(tmp, index=False)
+    os.replace(tmp, path)  # a half-written file is never read as the export
+    report(1.0, f"{n:,} users scored")
+    return pd.read_parquet(path)  # the same types as every later read
+
+
+def export_recommendations(ws: Workspace, run_id: str, fmt: str, k: int = 10,
+                           progress: Progress | None = None) -> bytes:
+    """A finished run's recommendations for every user as a CSV or Parquet file.
+
+    Args:
+        ws: the workspace.
+        run_id: a finished run.
+        fmt: "csv" or "parquet" (see EXPORT_FORMATS).
+        k: list length.
+        progress: receives (fraction done, message) while the run is scored.
+
+    Returns:
+        The file's bytes: the table of `recommendations_for_all`.
+
+    Raises:
+        RecdashError: an unknown format, or what `recommendations_for_all` raises.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise RecdashError(f"unknown export format {fmt!r}; choose one of "
+                           f"{', '.join(EXPORT_FORMATS)}")
+    recs = recommendations_for_all(ws, run_id, k, progress)
+    if fmt == "csv":
+        return recs.to_csv(index=False).encode("utf-8")
+    buffer = io.BytesIO()
+    recs.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def has_export(ws: Workspace, run_id: str, k: int = 10) -> bool:
+    """Whether the run's top-k for every user is computed already (an export is then instant)."""
+    return (ws.run_dir(run_id) / f"recommendations-top{k}.parquet").exists()
