@@ -15,10 +15,7 @@ FORMATS = {"csv": "CSV", "parquet": "Parquet"}
 
 st.title("Evaluate and compare runs")
 root = state.workspace_root()
-name = state.selected_dataset(loaders.dataset_table(root)["name"].tolist())
-if name is None:
-    st.info("The workspace has no dataset yet.")
-    st.stop()
+name = loaders.require_dataset(root)
 ws = Workspace(root)
 runs = runs_view.runs_table(ws, name)
 if runs.empty:

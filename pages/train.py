@@ -28,10 +28,7 @@ CANDIDATES = {"catalog": "every catalog item", "interacted": "items with events 
 
 st.title("Train a model")
 root = state.workspace_root()
-name = state.selected_dataset(loaders.dataset_table(root)["name"].tolist())
-if name is None:
-    st.info("The workspace has no dataset yet.")
-    st.stop()
+name = loaders.require_dataset(root)
 st.caption(f"Dataset: **{name}** (pick another in the sidebar). Training runs in the background: "
            "leave this page or close the browser, and come back later.")
 

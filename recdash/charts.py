@@ -25,20 +25,27 @@ HEAD_SHARE = 0.2  # the "short head": this share of items with events, most popu
 _LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.15))
 
 
-def _require(events: object, columns: tuple[str, ...], chart: str) -> pd.DataFrame:
-    """The table itself, or a ValueError saying which columns `chart` needs."""
+def _check_frame(frame: object, columns: tuple[str, ...], chart: str, kind: str,
+                 fix: str) -> pd.DataFrame:
+    """The table itself, or a ValueError naming the chart, the columns it needs and the fix.
+
+    `kind` reads before "columns" in the message, e.g. "a catalog with " or "".
+    """
     need = ", ".join(columns)
-    if not isinstance(events, pd.DataFrame):
+    if not isinstance(frame, pd.DataFrame):
         raise ValueError(f"{chart} needs a pandas DataFrame with columns {need}; got "
-                         f"{type(events).__name__}. Pass the dataset's interactions table "
-                         "(Dataset.interactions).")
-    missing = [c for c in columns if c not in events.columns]
+                         f"{type(frame).__name__}. {fix}")
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
-        have = ", ".join(map(str, events.columns)) or "no columns"
-        raise ValueError(f"{chart} needs columns {need}; missing {', '.join(missing)} (the table "
-                         f"has {have}). Pass the canonical interactions table "
-                         "(Dataset.interactions).")
-    return events
+        have = ", ".join(map(str, frame.columns)) or "no columns"
+        raise ValueError(f"{chart} needs {kind}columns {need}; missing "
+                         f"{', '.join(missing)} (the table has {have}). {fix}")
+    return frame
+
+
+def _require(events: object, columns: tuple[str, ...], chart: str) -> pd.DataFrame:
+    return _check_frame(events, columns, chart, "",
+                        "Pass the dataset's canonical interactions table (Dataset.interactions).")
 
 
 def _event_order(labels: object) -> list[str]:
@@ -150,14 +157,8 @@ def popularity_long_tail(events: pd.DataFrame) -> go.Figure:
 # Profile charts: the numbers come from `recdash.profile`; these builders only draw them.
 
 def _require_catalog(catalog: object, columns: tuple[str, ...], chart: str) -> pd.DataFrame:
-    """The catalog itself, or a ValueError saying which columns `chart` needs."""
-    need = ", ".join(columns)
-    have = (", ".join(map(str, catalog.columns)) or "no columns"
-            if isinstance(catalog, pd.DataFrame) else type(catalog).__name__)
-    if not isinstance(catalog, pd.DataFrame) or any(c not in catalog.columns for c in columns):
-        raise ValueError(f"{chart} needs a catalog with columns {need} (got {have}). Pass the "
-                         "dataset's canonical catalog (Dataset.catalog).")
-    return catalog
+    return _check_frame(catalog, columns, chart, "a catalog with ",
+                        "Pass the dataset's canonical catalog (Dataset.catalog).")
 
 
 def sequence_lengths(events: pd.DataFrame) -> go.Figure:
@@ -264,14 +265,8 @@ def cold_start_shares(events: pd.DataFrame, catalog: pd.DataFrame) -> go.Figure:
 # `recdash.runs_view`; these builders only draw them.
 
 def _require_runs(runs: object, columns: tuple[str, ...], chart: str) -> pd.DataFrame:
-    """The run table itself, or a ValueError saying which columns `chart` needs."""
-    need = ", ".join(columns)
-    have = (", ".join(map(str, runs.columns)) or "no columns"
-            if isinstance(runs, pd.DataFrame) else type(runs).__name__)
-    if not isinstance(runs, pd.DataFrame) or any(c not in runs.columns for c in columns):
-        raise ValueError(f"{chart} needs a run table with columns {need} (got {have}). Pass "
-                         "recdash.runs_view.runs_table(ws, dataset), and pick metrics it has.")
-    return runs
+    return _check_frame(runs, columns, chart, "a run table with ",
+                        "Pass recdash.runs_view.runs_table(ws, dataset), and pick metrics it has.")
 
 
 def _epochs_done(event: dict) -> float:

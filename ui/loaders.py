@@ -19,6 +19,7 @@ from recdash.data.dataset import Dataset
 from recdash.data.report import ValidationReport
 from recdash.errors import RecdashError
 from recdash.workspace import Workspace
+from ui import state
 
 DATASET_COLUMNS = ("name", "users", "items", "events", "source", "created")
 CATALOG_TTL_S = 30  # the CLI or a training job may add datasets behind the studio's back
@@ -141,3 +142,12 @@ def ensure_demo_shop(root: str) -> None:
         finally:
             refresh()
         status.update(label="The demo shop is ready", state="complete", expanded=False)
+
+
+def require_dataset(root: str) -> str:
+    """The sidebar's selected dataset; stops the page with a note when the workspace has none."""
+    name = state.selected_dataset(dataset_table(root)["name"].tolist())
+    if name is None:
+        st.info("The workspace has no dataset yet.")
+        st.stop()
+    return name
