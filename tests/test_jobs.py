@@ -186,3 +186,32 @@ def test_cli_lists_and_cancels_jobs(ws, capsys):
     listed = json.loads(capsys.readouterr().out)["jobs"]
     assert [(j["id"], j["status"]) for j in listed] == [(first, "finished"),
                                                         (second, "cancelled")]
+
+
+def test_a_job_outlives_the_process_that_started_it(ws):
+    """The studio's process dies (killed while a job trains): the job goes on, and a new
+    studio process sees it running, then finished, with its run usable."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    code = ("import sys\nfrom recdash import jobs\nfrom recdash.eval.run import RunSpec\n"
+            "from recdash.workspace import Workspace\n"
+            "spec = RunSpec('tiny', 'attention', ks=(10,), device='cpu', settings=dict("
+            "max_len=10, dim=16, text=False, batch_size=8, epochs=8, patience=99))\n"
+            "print(jobs.submit(Workspace(sys.argv[1]), spec), flush=True)\n"
+            "import time; time.sleep(600)\n")
+    app = subprocess.Popen([sys.executable, "-c", code, str(ws.root)], cwd=ROOT,
+                           stdout=subprocess.PIPE, text=True,
+                           env={**os.environ, "OMP_NUM_THREADS": "1"})
+    job_id = app.stdout.readline().strip()
+    _has_epoch(ws, job_id)
+    app.send_signal(signal.SIGKILL)  # the "app" dies mid-training
+    app.wait()
+    jobs.refresh(ws)  # what a restarted studio does first
+    assert jobs.get(ws, job_id).status in ("running", "finished")
+    job = _ended(ws, job_id)
+    assert job.status == "finished", job
+    from recdash.eval.run import load_run
+    model, _, split = load_run(ws, job.run_id)
+    assert len(model.recommend([split.users[0]], k=3)) == 3
