@@ -19,6 +19,7 @@ PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
+    st.Page("pages/shopper.py", title="Shopper", icon=":material/person_search:"),
 ]
 page = st.navigation(PAGES)
 

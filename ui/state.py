@@ -88,3 +88,11 @@ def pop_notice() -> str | None:
     notice = st.session_state.get(NOTICE)
     st.session_state[NOTICE] = None
     return notice
+
+
+SHOPPER_EDITS = "shopper_edits"  # (run id, user id) -> that shopper's edited history frame
+
+
+def shopper_edits() -> dict:
+    """The Shopper page's edited histories, keyed by (run id, user id)."""
+    return st.session_state.setdefault(SHOPPER_EDITS, {})

@@ -1,0 +1,113 @@
+"""Shopper: one shopper up close. Pick a finished run and a shopper (by ID or from the lists of
+interesting shoppers), read their history, see the model's recommendations, and edit the history
+("what if they had also bought X?") to watch the list re-rank."""
+
+import pandas as pd
+import streamlit as st
+
+from recdash import runs_view, shopper
+from recdash.data import schema as S
+from recdash.data.dataset import Dataset
+from recdash.models.base import Recommender
+from recdash.workspace import Workspace
+from ui import loaders, models, state
+
+PICK_BY = {"id": "Search by ID", "interesting": "Show me interesting shoppers"}
+CHANGE_COLOURS = {"new": "background-color: rgba(46, 160, 67, 0.25)"}
+
+st.title("Shopper")
+root = state.workspace_root()
+name = loaders.require_dataset(root)
+runs = runs_view.runs_table(Workspace(root), name)
+if runs.empty:
+    st.info(f"No finished runs on **{name}** yet.")
+    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+    st.stop()
+
+newest = runs["run"].tolist()[::-1]
+attention = runs.loc[runs["model"] == "attention", "run"].tolist()
+run = st.selectbox("Run", newest, index=newest.index(attention[-1]) if attention else 0)
+run_id = runs.loc[runs["run"] == run, "run_id"].iloc[0]
+model, ds, _ = models.load_model(root, run_id)
+
+how = st.radio("Find a shopper", list(PICK_BY), format_func=PICK_BY.get, horizontal=True)
+if how == "id":
+    query = st.text_input("Shopper ID contains", placeholder="e.g. u00042")
+    matches = shopper.search_users(ds.interactions[S.USER].unique(), query)
+else:
+    kind = st.selectbox("List", list(shopper.INTERESTING),
+                        format_func=lambda k: f"{k}: {shopper.INTERESTING[k]}")
+    table = models.interesting_shoppers(root, name, kind)
+    matches = table[S.USER].tolist()
+    counts = table.set_index(S.USER)
+if not matches:
+    st.info("No shopper matches; try another part of an ID.")
+    st.stop()
+user = st.selectbox("Shopper", matches, format_func=(
+    str if how == "id" else lambda u: f"{u} ({counts.at[u, 'events']} events, "
+                                      f"{counts.at[u, 'purchases']} purchases)"))
+
+original = shopper.history_of(ds.interactions, user)
+st.subheader("History")
+st.caption(f"{len(original):,} events, newest last.")
+st.dataframe(shopper.timeline(original, ds.catalog), hide_index=True)
+
+
+@st.fragment
+def what_if(model: Recommender, ds: Dataset, run_id: str, user: str,
+            original: pd.DataFrame) -> None:
+    """The editable history and the recommendations it gets; only this reruns on an edit."""
+    edits = state.shopper_edits()
+    key = (run_id, user)
+    history = edits.get(key, original)
+
+    st.subheader("What if...")
+    left, middle, right = st.columns([3, 1, 1])
+    query = left.text_input("Find a product by title", key=f"product-query-{run_id}-{user}")
+    products = shopper.search_products(ds.catalog, query)
+    titles = dict(zip(products[S.ITEM], products[S.TITLE].fillna(products[S.ITEM])))
+    item = left.selectbox("Product", list(titles), format_func=lambda i: f"{titles[i]} ({i})",
+                          key=f"product-{run_id}-{user}")
+    event = middle.selectbox("Event", list(S.EVENT_TYPES), index=S.EVENT_TYPES.index(S.PURCHASE))
+    if right.button("Add to the history", icon=":material/add:", disabled=item is None):
+        edits[key] = history = shopper.add_event(history, item, event)
+    if len(history):
+        left, right = st.columns([4, 1])
+        labels = [f"{i + 1}. {t} ({e})" for i, (t, e) in enumerate(zip(
+            shopper.timeline(history, ds.catalog)[S.TITLE].fillna("?"), history[S.EVENT]))]
+        gone = left.selectbox("Event to remove", range(len(history)), format_func=labels.__getitem__,
+                              index=len(history) - 1, key=f"remove-{run_id}-{user}")
+        if right.button("Remove", icon=":material/remove:"):
+            edits[key] = history = shopper.remove_event(history, gone)
+    left, right = st.columns(2)
+    if left.button("Start from an empty history (new visitor)", icon=":material/person_add:"):
+        edits[key] = history = shopper.empty_history()
+    if right.button("Reset edits", icon=":material/undo:", disabled=key not in edits):
+        edits.pop(key, None)
+        history = original
+
+    edited = key in edits
+    if edited:
+        st.caption(f"Edited history: length {len(history):,} (the original: {len(original):,}).")
+        st.dataframe(shopper.timeline(history, ds.catalog), hide_index=True)
+
+    st.subheader("Recommendations")
+    left, right = st.columns([3, 1])
+    k = left.slider("Items", 1, 50, 10)
+    hide_seen = right.toggle("Hide items in the history", True)
+    before = shopper.recommend_for_frame(model, ds, original, k, hide_seen)
+    after = shopper.recommend_for_frame(model, ds, history, k, hide_seen) if edited else before
+    shown = shopper.diff_recommendations(before, after)
+    st.dataframe(shown.style.apply(lambda row: [CHANGE_COLOURS.get(row["change"], "")] * len(row),
+                                   axis=1),
+                 hide_index=True, column_config={
+                     "score": st.column_config.NumberColumn(format="%.4f"),
+                     "price": st.column_config.NumberColumn(format="%.2f"),
+                     "was": st.column_config.NumberColumn("was rank", format="%d")})
+    if edited:
+        dropped = shopper.dropped_items(before, after)
+        st.caption(f"{(shown['change'] == 'new').sum()} new, {len(dropped)} left the list: "
+                   + (", ".join(dropped[S.TITLE].fillna(dropped[S.ITEM]).tolist()) or "none"))
+
+
+what_if(model, ds, run_id, user, original)
