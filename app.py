@@ -5,21 +5,24 @@ shared sidebar (workspace and dataset picker) and routes to the page the visitor
 live in `pages/`; a new page is one more `st.Page` line in PAGES.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
-from ui import loaders, state
+from ui import frame, loaders, state
 
 st.set_page_config(page_title="recdash", page_icon=":material/storefront:", layout="wide")
 state.init_state()
 root = state.workspace_root()
 loaders.ensure_demo_shop(root)  # every page needs a dataset, so the frame makes the first one
 
+HERE = Path(__file__).resolve().parent  # pages resolve from here, whichever file Streamlit ran
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/data.py", title="Data", icon=":material/database:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
-    st.Page("pages/shopper.py", title="Shopper", icon=":material/person_search:"),
+    st.Page(HERE / "pages" / "home.py", title="Home", icon=":material/home:", default=True),
+    st.Page(HERE / "pages" / "data.py", title="Data", icon=":material/database:"),
+    st.Page(HERE / "pages" / "train.py", title="Train", icon=":material/model_training:"),
+    st.Page(HERE / "pages" / "evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
+    st.Page(HERE / "pages" / "shopper.py", title="Shopper", icon=":material/person_search:"),
 ]
 page = st.navigation(PAGES)
 
@@ -33,4 +36,4 @@ with st.sidebar:
         st.caption("No datasets yet.")
     st.caption(f"Workspace: `{root}`")
 
-page.run()
+frame.run_page(page)

@@ -7,8 +7,11 @@ import streamlit as st
 from recdash.data.demo import DEMO_NAME
 from recdash.errors import RecdashError
 from recdash.workspace import Workspace
+from ui import frame
 from ui import loaders, state, upload
 from ui.report import show_headline, show_report
+
+frame.ensure_frame()
 
 IMPORT_HELP = """
 Upload your shop's **interaction log** (one row per event: who, which product, when, and what

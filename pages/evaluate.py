@@ -6,8 +6,11 @@ import streamlit as st
 
 from recdash import charts, runs_view
 from recdash.workspace import Workspace
+from ui import frame
 from ui import jobs as job_ui
 from ui import loaders, state
+
+frame.ensure_frame()
 
 DEFAULT_BARS = ("NDCG@10", "HR@10", "Recall@50", "Coverage@10")
 MAX_DEFAULT_RUNS = 8  # the newest runs compared when the page opens

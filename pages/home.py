@@ -3,8 +3,11 @@
 
 import streamlit as st
 
+from ui import frame
 from ui import loaders, state
 from ui.report import show_headline, show_report
+
+frame.ensure_frame()
 
 WELCOME = """
 recdash helps you find out what your shoppers want next. It reads your shop's interaction log

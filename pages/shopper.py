@@ -10,7 +10,10 @@ from recdash.data import schema as S
 from recdash.data.dataset import Dataset
 from recdash.models.base import Recommender
 from recdash.workspace import Workspace
+from ui import frame
 from ui import loaders, models, state
+
+frame.ensure_frame()
 
 PICK_BY = {"id": "Search by ID", "interesting": "Show me interesting shoppers"}
 CHANGE_COLOURS = {"new": "background-color: rgba(46, 160, 67, 0.25)"}

@@ -4,8 +4,11 @@ watch it train (progress, loss and validation NDCG@10, live), cancel it, and see
 import streamlit as st
 
 from recdash.eval.run import RunSpec
+from ui import frame
 from ui import jobs as job_ui
 from ui import loaders, state
+
+frame.ensure_frame()
 
 MODELS = {  # the attention ranker first, then the baselines, strongest first
     "attention": ("Attention ranker", (

@@ -106,3 +106,15 @@ def test_own_datasets_skip_the_demo_and_the_picker_switches(
     shown = metrics(at)
     assert (shown["Shoppers"], shown["Products"], shown["Events"]) == ("5", "2", "10")
     assert shown["Date range"] == "1 day"
+
+
+@pytest.mark.parametrize("page", ["home", "shopper"])
+def test_a_page_run_on_its_own_is_drawn_inside_the_frame(tmp_path: Path, monkeypatch, page):
+    """Streamlit runs a page file directly when its URL is the first request after a server
+    start; the page must still come with the frame (sidebar dataset picker, navigation)."""
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "ws"))
+    monkeypatch.chdir(REPO)
+    at = AppTest.from_file(str(REPO / "pages" / f"{page}.py"), default_timeout=TIMEOUT_S).run()
+    assert not at.exception
+    assert [s.label for s in at.sidebar.selectbox] == ["Dataset"]
+    assert at.title[0].value != ""
