@@ -11,25 +11,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from recdash.data.dataset import prepare_dataset
 from recdash.workspace import ENV_VAR, Workspace
+from tests.app_helpers import start_app
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "app.py"
 TIMEOUT_S = 120  # the first start builds the demo shop
-
-
-def start_app(root: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    """Run app.py once, from the repository root, on the workspace `root`."""
-    monkeypatch.setenv(ENV_VAR, str(root))
-    monkeypatch.chdir(REPO)
-    monkeypatch.syspath_prepend(str(REPO))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    return AppTest.from_file(str(APP), default_timeout=TIMEOUT_S).run()
 
 
 def metrics(at: AppTest) -> dict[str, str]:

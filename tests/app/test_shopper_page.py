@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from recdash.data import schema as S
 from recdash.eval.run import RunSpec, run_evaluation
-from recdash.workspace import ENV_VAR, Workspace
+from recdash.workspace import Workspace
+from tests.app_helpers import start_app
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120  # one script run; the first builds the demo shop
@@ -33,12 +34,7 @@ def recommended(at: AppTest) -> list[str]:
 @pytest.fixture
 def at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     """The Shopper page on a fresh workspace holding the demo shop and one item-kNN run."""
-    monkeypatch.setenv(ENV_VAR, str(tmp_path))
-    monkeypatch.chdir(REPO)
-    monkeypatch.syspath_prepend(str(REPO))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT_S).run()
+    at = start_app(tmp_path, monkeypatch)
     assert not at.exception
     run_evaluation(Workspace(tmp_path), RunSpec("demo", "itemknn"))
     st.cache_data.clear()

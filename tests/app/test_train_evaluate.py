@@ -14,28 +14,16 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from recdash import jobs
 from recdash.eval.run import RunSpec, run_evaluation
-from recdash.workspace import ENV_VAR, Workspace
+from recdash.workspace import Workspace
+from tests.app_helpers import start_app
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120  # one script run; the first builds the demo shop
 TRAIN_DEADLINE_S = 75  # the tiny run takes ~15 s on a laptop CPU
 TINY = {"Epochs": 1, "Max history length": 10, "Layers": 1}
-
-
-def start_app(root: Path, monkeypatch: pytest.MonkeyPatch, page: str) -> AppTest:
-    """Run app.py on the workspace `root` with fresh caches, then switch to `page`."""
-    monkeypatch.setenv(ENV_VAR, str(root))
-    monkeypatch.chdir(REPO)
-    monkeypatch.syspath_prepend(str(REPO))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT_S).run()
-    return at.switch_page(page).run()
 
 
 def labelled(elements, label: str):

@@ -1,0 +1,26 @@
+"""Starting the studio under AppTest: one way for every app test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from recdash.workspace import ENV_VAR
+
+REPO = Path(__file__).resolve().parent.parent
+TIMEOUT_S = 120  # one script run; the first builds the demo shop
+
+
+def start_app(root: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
+    """Run app.py from the repository root on the workspace `root` with fresh caches, then
+    switch to `page` (e.g. "pages/train.py") when given."""
+    monkeypatch.setenv(ENV_VAR, str(root))
+    monkeypatch.chdir(REPO)
+    monkeypatch.syspath_prepend(str(REPO))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT_S).run()
+    return at.switch_page(page).run() if page else at
