@@ -27,8 +27,8 @@ def labelled(elements, label: str):
 
 
 def recommended(at: AppTest) -> list[str]:
-    """Item IDs of the recommendations table (the page's last table)."""
-    return at.dataframe[-1].value[S.ITEM].tolist()
+    """Item IDs of the recommendations table (the page's last st.table)."""
+    return at.table[-1].value[S.ITEM].tolist()
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_editing_the_history_changes_the_recommendations(at: AppTest) -> None:
     assert "Edited history: length 1 " in " ".join(c.value for c in at.caption)
     added = recommended(at)
     assert added != empty
-    assert "new" in at.dataframe[-1].value["change"].tolist()
+    assert "new" in at.table[-1].value["change"].tolist()
 
     labelled(at.button, "Reset edits").click().run()
     assert not at.exception and recommended(at) == original
