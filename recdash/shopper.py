@@ -161,10 +161,12 @@ def timeline(history: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
     return history.join(cat, on=S.ITEM)[list(TIMELINE_COLUMNS)]
 
 
-def _context(model: Recommender, item_ids: Sequence[object], event_types: Sequence[str],
-             times: Sequence[object]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(internal indices, event codes, epoch seconds) of the events whose items the model
-    knows; the others are dropped, as `Recommender.encode_items` drops them."""
+def encode_history(model: Recommender, item_ids: Sequence[object], event_types: Sequence[str],
+                   times: Sequence[object]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(internal indices, event codes, epoch seconds, kept) of a history in the shop's terms:
+    events whose items the model does not know are dropped (as `Recommender.encode_items`
+    drops them); `kept` marks, per event given, whether it is in the result."""
     ids = list(item_ids)
     if not (len(ids) == len(event_types) == len(times)):
         raise RecdashError(f"item_ids, event_types and times differ in length "
@@ -180,7 +182,7 @@ def _context(model: Recommender, item_ids: Sequence[object], event_types: Sequen
     stamps = pd.to_datetime(pd.Series(list(times), dtype=object), utc=True)
     secs = np.where(stamps.notna(), stamps.to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9,
                     np.nan).astype(np.float64)[keep]
-    return codes, events, secs
+    return codes, events, secs, keep
 
 
 def recommend_for_history(model: Recommender, dataset: Dataset, item_ids: Sequence[object],
@@ -201,7 +203,7 @@ def recommend_for_history(model: Recommender, dataset: Dataset, item_ids: Sequen
     Returns:
         RECOMMENDATION_COLUMNS: rank (1-based), item_id, title, category, price, score.
     """
-    items, events, secs = _context(model, item_ids, event_types, times)
+    items, events, secs, _ = encode_history(model, item_ids, event_types, times)
     recs = model.rank(["shopper"], [items], [events], [secs], k=k, exclude_seen=exclude_seen)
     cat = dataset.catalog.drop_duplicates(S.ITEM).set_index(S.ITEM)
     cat = cat.reindex(columns=[S.TITLE, S.CATEGORY, S.PRICE])

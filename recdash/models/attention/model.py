@@ -87,22 +87,27 @@ class ItemTower(nn.Module):
         self.register_buffer("id_mask", torch.ones(n, 1))
         self.norm = nn.LayerNorm(cfg.dim)
 
+    def parts(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Each switched-on signal's contribution to the vectors of `idx`, before the norm:
+        name ("id", "text", "category", "brand", "price") -> (*idx.shape, dim)."""
+        out = {}
+        if self.id is not None:
+            out["id"] = self.id(idx) * self.id_mask[idx]
+        if self.text is not None:
+            out["text"] = self.text(self.text_emb[idx])
+        if self.category is not None:
+            out["category"] = self.category(self.category_ids[idx])
+        if self.brand is not None:
+            out["brand"] = self.brand(self.brand_ids[idx])
+        if self.price is not None:
+            out["price"] = self.price(self.price_ids[idx])
+        return out
+
     def forward(self, items: torch.Tensor | None = None) -> torch.Tensor:
         """Vectors of `items` (any shape of indices), or of the whole table when None."""
         idx = items if items is not None else torch.arange(
             self.cfg.n_items + 1, device=self.id_mask.device)
-        parts = []
-        if self.id is not None:
-            parts.append(self.id(idx) * self.id_mask[idx])
-        if self.text is not None:
-            parts.append(self.text(self.text_emb[idx]))
-        if self.category is not None:
-            parts.append(self.category(self.category_ids[idx]))
-        if self.brand is not None:
-            parts.append(self.brand(self.brand_ids[idx]))
-        if self.price is not None:
-            parts.append(self.price(self.price_ids[idx]))
-        out = self.norm(torch.stack(parts).sum(0))
+        out = self.norm(torch.stack(list(self.parts(idx).values())).sum(0))
         return out * (idx != 0).unsqueeze(-1)  # padding is the zero vector
 
 
