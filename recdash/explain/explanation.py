@@ -20,7 +20,7 @@ class Explanation:
     base_values + values.sum(-1) equals each score).
 
     Attributes:
-        values: (players,) or (rows, players) Shapley values.
+        values: (players,) or (rows, players) Shapley values (() once sliced to one player).
         base_values: () or (rows,) score with every player removed.
         data: same shape as values: what each player is (an item ID, a signal's value).
         feature_names: same shape as values: readable names ("Toaster (purchase)", "text").
@@ -47,7 +47,7 @@ class Explanation:
 
     def __post_init__(self) -> None:
         values = np.asarray(self.values, dtype=np.float64)
-        if values.ndim not in (1, 2):
+        if values.ndim > 2:
             raise ValueError(f"values must be (players,) or (rows, players), got {values.shape}")
         for name in ("data", "feature_names"):
             arr = np.asarray(getattr(self, name), dtype=object)
@@ -57,7 +57,7 @@ class Explanation:
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "base_values", np.asarray(self.base_values, dtype=np.float64))
         object.__setattr__(self, "item_id", np.asarray(self.item_id, dtype=object))
-        rows = values.shape[:-1]
+        rows = values.shape[:-1] if values.ndim else ()  # a single player has one value
         for name in ("base_values", "item_id"):
             if getattr(self, name).shape != rows:
                 raise ValueError(f"{name} must have shape {rows} to match values "
@@ -79,6 +79,8 @@ class Explanation:
         """Rows first, then players, as in shap: expl[0], expl[1:3], expl[0, :5]."""
         rows, cols = (key if isinstance(key, tuple) else (key, slice(None))) \
             if self.values.ndim == 2 else (None, key)
+        if self.values.ndim == 0:
+            raise IndexError("this explanation is one player's value; slice its parent instead")
         if isinstance(cols, tuple):
             raise IndexError("too many indices: use expl[row, players]")
         if rows is None:  # one row: index its players
@@ -97,7 +99,8 @@ class Explanation:
         import shap
 
         names = self.feature_names if self.values.ndim == 1 else self.feature_names[0]
-        return shap.Explanation(self.values, self.base_values, data=self.data,
+        base = float(self.base_values) if self.base_values.ndim == 0 else self.base_values
+        return shap.Explanation(self.values, base, data=self.data,
                                 feature_names=[str(n) for n in names])
 
 
