@@ -23,6 +23,7 @@ PAGES = [
     st.Page(HERE / "pages" / "train.py", title="Train", icon=":material/model_training:"),
     st.Page(HERE / "pages" / "evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
     st.Page(HERE / "pages" / "shopper.py", title="Shopper", icon=":material/person_search:"),
+    st.Page(HERE / "pages" / "explain.py", title="Explain", icon=":material/lightbulb:"),
 ]
 page = st.navigation(PAGES)
 

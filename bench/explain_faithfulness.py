@@ -8,7 +8,11 @@ and rank fall. A method whose top events matter to the model hurts the item more
 random events do. Methods: SHAP of the history events (`recdash.explain.shapley`, shap's
 Permutation explainer, default 10 forward-and-backward walks), the last position's attention
 averaged over heads (mean of the layers, and the last layer alone), attention rollout
-(`recdash.explain.attention`), and three random events.
+(`recdash.explain.attention`), and three random events. As a reference, not a method recdash
+offers: leave-one-out, the three events whose removal alone lowers the score most (one model
+evaluation per event). Two diagnostics: how often each attention method's top-3 overlaps SHAP's
+(with the Spearman correlation of the weights), and how often a method's top-1 event is the same
+window position for every shopper (an attribution that ignores the events would do that).
 
 Protocol. One attention ranker per dataset (max length 50, trained here under a time cap):
 MovieLens-1M 5-core with ID embeddings only, Amazon Scientific with ID + text + category +
@@ -58,8 +62,10 @@ MIN_EVENTS = 5  # shoppers need this many training events to be sampled
 TOP = 3  # events removed per method
 K = 10  # list length for "left the top-10"
 SEED = 0
+LOO = "leave-one-out (reference)"
 METHODS = ("SHAP", "attention, head mean, mean of layers", "attention, head mean, last layer",
-           "attention rollout", "random")
+           "attention rollout", LOO, "random")
+COMPARED = METHODS[1:5]  # the methods compared with SHAP's attributions
 SPEED_PAIRS = 30
 SCORE_REPEATS = 5  # score calls per pair for the peer; their median is taken
 
@@ -130,11 +136,21 @@ def top_events(model: AttentionRanker, pair: Pair, rng: np.random.Generator) -> 
     if not np.array_equal(view.positions, expl.positions):
         raise AssertionError("SHAP players and attention positions differ for one history")
     weights = {"SHAP": expl.values, METHODS[1]: view.head_mean.mean(0),
-               METHODS[2]: view.head_mean[-1], METHODS[3]: view.rollout}
+               METHODS[2]: view.head_mean[-1], METHODS[3]: view.rollout,
+               LOO: single_deletions(model, (items, events, times), pair.target)}
     picks = {m: expl.positions[np.argsort(-w, kind="stable")[:TOP]] for m, w in weights.items()}
     picks["random"] = rng.choice(expl.positions, size=TOP, replace=False)
     return {"picks": picks, "weights": weights, "n_evals": expl.n_evals,
-            "players": len(expl.positions)}
+            "players": len(expl.positions), "shap_base": float(expl.base_values)}
+
+
+def single_deletions(model: AttentionRanker, window: tuple, target: int) -> np.ndarray:
+    """(T,) the drop in the target's score when each event of the window alone is removed."""
+    items, events, times = window
+    keep = [np.delete(np.arange(len(items)), i) for i in range(len(items))]
+    scores = model.score([items, *(items[k] for k in keep)], [events, *(events[k] for k in keep)],
+                         [times, *(times[k] for k in keep)])[:, target].astype(np.float64)
+    return scores[0] - scores[1:]
 
 
 def ranks_of(scores: np.ndarray, seen: np.ndarray, target: int) -> np.ndarray:
@@ -170,7 +186,7 @@ def deletions(model: AttentionRanker, pair: Pair, picks: dict) -> dict:
 def agreement(weights: dict, picks: dict) -> dict:
     """Top-3 overlap with SHAP and Spearman correlation with SHAP values, per attention method."""
     out = {}
-    for m in METHODS[1:4]:
+    for m in COMPARED:
         rho = spearmanr(weights["SHAP"], weights[m]).statistic if len(weights[m]) > 2 \
             else float("nan")
         out[m] = (len(set(picks["SHAP"]) & set(picks[m])) / TOP, float(rho))
@@ -186,8 +202,9 @@ def faithfulness(model: AttentionRanker, pairs: Sequence[Pair], name: str) -> li
         top = top_events(model, pair, rng)
         records.append({**deletions(model, pair, top["picks"]),
                         "agreement": agreement(top["weights"], top["picks"]),
+                        "top1": {m: int(p[0]) for m, p in top["picks"].items()},
                         "n_evals": top["n_evals"], "players": top["players"],
-                        "events": len(pair.items)})
+                        "shap_base": top["shap_base"], "events": len(pair.items)})
         if i % 50 == 0 or i == len(pairs):
             print(f"  {name}: {i}/{len(pairs)} pairs ({time.perf_counter() - start:.0f} s)",
                   file=sys.stderr, flush=True)
@@ -216,7 +233,7 @@ def summarise_dataset(records: Sequence[dict]) -> dict:
                                                           for r in records])),
                  "spearman_with_shap": float(np.nanmean([r["agreement"][m][1]
                                                          for r in records]))}
-             for m in METHODS[1:4]}
+             for m in COMPARED}
     return {
         "pairs": len(records),
         "rank_before_not_1": int(sum(r["rank_before"] != 1 for r in records)),
@@ -224,10 +241,35 @@ def summarise_dataset(records: Sequence[dict]) -> dict:
         "history_events": quantiles([r["events"] for r in records]),
         "players": quantiles([r["players"] for r in records]),
         "shap_evals": quantiles([r["n_evals"] for r in records]),
+        "shap_base_value": quantiles([r["shap_base"] for r in records]),
+        "top1_concentration": concentration(records),
         "window": {m: summarise_method(records, "window", m) for m in METHODS},
         "full_history": {m: summarise_method(records, "full", m) for m in METHODS},
         "agreement": agree,
     }
+
+
+def concentration(records: Sequence[dict], min_group: int = 20) -> dict:
+    """Per method, how often the top-1 event sits at the same window position for everyone.
+
+    Pairs are grouped by window length (groups of at least `min_group` pairs); within a group,
+    the share of pairs whose top-1 position is the group's most common one. A method that reads
+    the events picks different positions for different shoppers (the random row is the control);
+    one that picks the same position for most of them follows something else (the order of
+    SHAP's seeded permutations, or the newest event for rollout).
+    """
+    groups: dict[int, list[dict]] = {}
+    for r in records:
+        groups.setdefault(r["players"], []).append(r)
+    groups = {n: g for n, g in groups.items() if len(g) >= min_group}
+    pairs = sum(len(g) for g in groups.values())
+    out = {"pairs": pairs, "window_lengths": sorted(groups)}
+    for m in METHODS:
+        modes = {n: statistics.mode([r["top1"][m] for r in g]) for n, g in groups.items()}
+        hits = sum(sum(r["top1"][m] == modes[n] for r in g) for n, g in groups.items())
+        out[m] = {"share": hits / pairs if pairs else float("nan"),
+                  "most_common_position": {str(n): int(p) for n, p in modes.items()}}
+    return out
 
 
 def timed(call) -> float:
@@ -267,6 +309,20 @@ def speed(model: AttentionRanker, users: Sequence[object], n: int) -> dict:
     return out
 
 
+def setup_table(summaries: dict) -> str:
+    """One row per dataset: the ranker, its test quality, and the pairs explained."""
+    body = []
+    for name, s in summaries.items():
+        m = s["model"]
+        body.append([name, m["tower"], f"{m['epochs_run']}", m["stopped"],
+                     f"{m['test_ndcg10']:.4f}", s["pairs"], f"{s['history_events']['median']:.0f}",
+                     f"{s['players']['median']:.0f}", f"{s['shap_evals']['median']:.0f}",
+                     f"{s['score_before']['mean']:.2f}", f"{s['shap_base_value']['mean']:.2f}"])
+    return markdown_table(["dataset", "item tower", "epochs", "stopped by", "test NDCG@10",
+                           "pairs", "median events", "median players", "median SHAP evals",
+                           "mean score", "mean SHAP base value"], body)
+
+
 def faithfulness_table(summary: dict, variant: str) -> str:
     """One row per method: score drop, rank after and the share out of the top-10."""
     body = []
@@ -284,9 +340,18 @@ def agreement_table(summaries: dict) -> str:
     """Overlap and rank correlation of each attention method with SHAP, per dataset."""
     body = [[m, *(f"{s['agreement'][m]['top3_overlap_with_shap']:.2f} / "
                   f"{s['agreement'][m]['spearman_with_shap']:.2f}" for s in summaries.values())]
-            for m in METHODS[1:4]]
+            for m in COMPARED]
     return markdown_table(["method", *(f"{n}: top-3 overlap / Spearman" for n in summaries)],
                           body)
+
+
+def concentration_table(summaries: dict) -> str:
+    """Per method, the share of pairs whose top-1 event is their window's most common one."""
+    head = ["top-1 event by"] + [f"{n} ({s['top1_concentration']['pairs']} pairs)"
+                                 for n, s in summaries.items()]
+    body = [[m, *(f"{100 * s['top1_concentration'][m]['share']:.0f}%"
+                  for s in summaries.values())] for m in METHODS]
+    return markdown_table(head, body)
 
 
 def speed_table(sp: dict) -> str:
@@ -331,7 +396,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"Deleted from the full history:\n\n{faithfulness_table(summary, 'full_history')}")
         if bench.name == "ml-1m":
             speed_result = speed(ranker, list(split.users), args.speed_pairs)
+    print(f"\n### Setup\n\n{setup_table(results)}")
     print(f"\n### Agreement with SHAP\n\n{agreement_table(results)}")
+    print(f"\n### Top-1 concentration\n\n{concentration_table(results)}")
     print(f"\n### Speed (ML-1M)\n\n{speed_table(speed_result)}\n\nSHAP / score call: "
           f"{speed_result['shap_over_score']:.0f}x")
     payload = {"benchmark": "explain-faithfulness", "machine": info, "code": code,

@@ -7,8 +7,7 @@ import streamlit as st
 from recdash.data.demo import DEMO_NAME
 from recdash.errors import RecdashError
 from recdash.workspace import Workspace
-from ui import frame
-from ui import loaders, state, upload
+from ui import frame, loaders, state, upload
 from ui.report import show_headline, show_report
 
 frame.ensure_frame()

@@ -6,9 +6,8 @@ import streamlit as st
 
 from recdash import charts, runs_view
 from recdash.workspace import Workspace
-from ui import frame
+from ui import frame, loaders, state
 from ui import jobs as job_ui
-from ui import loaders, state
 
 frame.ensure_frame()
 

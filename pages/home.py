@@ -3,8 +3,7 @@
 
 import streamlit as st
 
-from ui import frame
-from ui import loaders, state
+from ui import frame, loaders, state
 from ui.report import show_headline, show_report
 
 frame.ensure_frame()

@@ -10,7 +10,7 @@ from recdash.data import schema as S
 from recdash.data.dataset import Dataset
 from recdash.models.base import Recommender
 from recdash.workspace import Workspace
-from ui import frame, loaders, models, state
+from ui import explain, frame, loaders, models, state
 
 frame.ensure_frame()
 
@@ -109,5 +109,12 @@ def what_if(model: Recommender, ds: Dataset, run_id: str, user: str,
         st.caption(f"{(shown['change'] == 'new').sum()} new, {len(dropped)} left the list: "
                    + (", ".join(dropped[S.TITLE].fillna(dropped[S.ITEM]).tolist()) or "none"))
 
+    st.subheader("Why these recommendations?")
+    if st.toggle("Explain a recommendation", key=f"explain-on-{run_id}-{user}",
+                 help="SHAP values of the history (as edited above), the counterfactual and "
+                      "attention; the Explain page adds a view across shoppers"):
+        explain.panel(root, run_id, history, key=f"shopper-{run_id}-{user}")
+
 
 what_if(model, ds, run_id, user, original)
+

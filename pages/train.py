@@ -4,9 +4,8 @@ watch it train (progress, loss and validation NDCG@10, live), cancel it, and see
 import streamlit as st
 
 from recdash.eval.run import RunSpec
-from ui import frame
+from ui import frame, loaders, state
 from ui import jobs as job_ui
-from ui import loaders, state
 
 frame.ensure_frame()
 

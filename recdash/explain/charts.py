@@ -17,13 +17,23 @@ from recdash.explain.explanation import Explanation
 
 UP, DOWN, BASE = "#2e9e6b", "#d9534f", "#8da0cb"
 MAX_SHOWN = 12  # players drawn one by one; the rest are summed into one bar
-LABEL_CHARS = 38
-_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10))
+LABEL_CHARS = 48
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}}
 
 
 def _short(text: object) -> str:
     text = str(text)
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+
+
+def _unique(labels: list[str]) -> list[str]:
+    """Labels made distinct (plotly merges bars of equal category labels)."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} [{seen[label]}]")
+    return out
 
 
 def _one_row(expl: object, chart: str) -> Explanation:
@@ -66,7 +76,7 @@ def attention_heatmap(view: object, titles: list[str]) -> go.Figure:
     labels.append("rollout")
     x = [f"{i + 1}. {_short(s)}" for i, s in enumerate(titles)]
     fig = go.Figure(go.Heatmap(z=np.asarray(rows), x=x, y=labels, colorscale="Blues",
-                               colorbar=dict(title="weight"),
+                               colorbar={"title": "weight"},
                                hovertemplate="%{y}<br>%{x}<br>weight %{z:.3f}<extra></extra>"))
     fig.update_layout(title="Attention of the newest position over the history (oldest left)",
                       height=160 + 28 * len(rows), **_LAYOUT)
@@ -79,7 +89,7 @@ def _top(expl: Explanation, max_shown: int) -> tuple[list[str], np.ndarray]:
     """Labels and values of the largest |values|, the rest summed as one 'other' bar."""
     order = np.argsort(-np.abs(expl.values), kind="stable")
     shown, rest = order[:max_shown], order[max_shown:]
-    labels = [_short(expl.feature_names[i]) for i in shown]
+    labels = _unique([_short(expl.feature_names[i]) for i in shown])
     values = expl.values[shown]
     if len(rest):
         labels.append(f"{len(rest)} other {'events' if expl.kind == 'history' else 'signals'}")
@@ -100,8 +110,8 @@ def shap_waterfall(expl: object, max_shown: int = MAX_SHOWN) -> go.Figure:
     fig = go.Figure(go.Waterfall(
         orientation="h", measure=["absolute", *["relative"] * len(values), "total"],
         y=["base value", *labels, "score"], x=[base, *values, 0.0],
-        increasing=dict(marker=dict(color=UP)), decreasing=dict(marker=dict(color=DOWN)),
-        totals=dict(marker=dict(color=BASE)), connector=dict(line=dict(color="#bbb")),
+        increasing={"marker": {"color": UP}}, decreasing={"marker": {"color": DOWN}},
+        totals={"marker": {"color": BASE}}, connector={"line": {"color": "#bbb"}},
         hovertemplate="%{y}: %{x:+.4f}<extra></extra>"))
     fig.update_layout(title=f"Why item {expl.item_id} scores {float(expl.scores):.3f}",
                       height=140 + 26 * (len(labels) + 2), **_LAYOUT)

@@ -99,7 +99,7 @@ def explain_recommendation(model, dataset: Dataset, history: pd.DataFrame, item_
     ids = history[S.ITEM].to_numpy(dtype=object)[kept]
     titles = _titles(dataset, ids)
     labels = EVENT_NAMES[events]
-    names = [f"{t} ({e})" for t, e in zip(titles, labels)]
+    names = [f"{n + 1}. {t} ({e})" for n, (t, e) in enumerate(zip(titles, labels))]
     expl = explain_history(model, items, events, times, [target], max_evals=max_evals, seed=seed,
                            max_players=max_players, names=names, item_ids=[item_id],
                            event_labels=labels)[0]

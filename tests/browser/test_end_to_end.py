@@ -3,12 +3,14 @@
 Upload the demo shop as CSV files (its user column renamed, so the mapping step must be
 corrected by hand), import it, train the quick attention model from the Train page, kill the
 studio while the job trains and start it again (the job carries on and its run is usable), compare
-on Evaluate, open a shopper, see the recommendations, edit the history and see them change.
+on Evaluate, open a shopper, see the recommendations, edit the history and see them change, then
+explain a recommendation on the Shopper page and another on the Explain page.
 Each page is saved as a screenshot under test-artifacts/browser/.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,8 @@ from tests.browser.harness import (
     wait_idle,
 )
 
-TRAIN_TIMEOUT_MS = 300_000  # the quick model takes about 30 s on one core; CI machines vary
+TRAIN_TIMEOUT_MS = 300_000
+REASONS = re.compile(r"(Because|Not because|No event)")  # the quick model takes about 30 s on one core; CI machines vary
 
 
 def demo_csv_files(folder: Path) -> tuple[Path, Path]:
@@ -94,6 +97,7 @@ def test_upload_train_restart_and_edit_a_shopper(tmp_path: Path, artifacts: Path
 
             go_to(page, "Shopper", "Shopper")
             before = table_column(page, "item_id")
+            titles_of_list = table_column(page, "title")
             assert len(before) == 10 and len(set(before)) == 10
             shot(page, "06-shopper")
             page.get_by_role("button", name="Start from an empty history (new visitor)").click()
@@ -103,5 +107,24 @@ def test_upload_train_restart_and_edit_a_shopper(tmp_path: Path, artifacts: Path
             assert len(after) == 10 and after != before
             assert "new" in table_column(page, "change")
             shot(page, "07-shopper-edited")
+
+            page.get_by_role("button", name="Reset edits").click()
+            wait_idle(page)
+            page.get_by_text("Explain a recommendation").click()  # the panel's toggle
+            reason = page.locator('[data-testid="stAlertContentInfo"]').filter(
+                has_text=REASONS).first
+            reason.wait_for(timeout=120_000)
+            wait_idle(page)
+            assert page.get_by_text("model evaluations").count() >= 1
+            shot(page, "08-shopper-explained")
+
+            go_to(page, "Explain", "Explain recommendations")
+            first = page.locator('[data-testid="stAlertContentInfo"]').filter(
+                has_text=REASONS).first.inner_text()
+            pick(page, "Recommendation to explain", "3. " + titles_of_list[2])
+            page.get_by_text("What if they had not").first.wait_for()
+            wait_idle(page)
+            shot(page, "09-explain")
+            assert first
     finally:
         studio.stop()

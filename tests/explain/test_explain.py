@@ -211,6 +211,10 @@ def test_chart_builders_draw_and_reject_wrong_inputs(shop) -> None:
     assert fig.data[0].y[0] == "base value" and fig.data[0].y[-1] == "score"
     assert np.isclose(sum(fig.data[0].x), float(expl[0].scores))  # steps add up to the score
     assert len(charts.shap_bar(expl[1]).data[0].x) == min(len(items), 13)
+    same = Explanation(values=[1.0, 2.0], base_values=0.0, data=[1, 1], feature_names=["A", "A"],
+                       item_id="x", kind="history", algorithm="permutation", n_evals=50, seed=0)
+    labels = charts.shap_waterfall(same).data[0].y
+    assert len(set(labels)) == 4  # equal names stay separate steps
     view = attention_view(model, items, events, times)
     heat = charts.attention_heatmap(view, [f"t{i}" for i in range(len(view.positions))])
     assert heat.data[0].z.shape == (2 * 3 + 1, len(view.positions))

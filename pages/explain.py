@@ -1,0 +1,60 @@
+"""Explain: why a shopper sees a recommendation (reason line, counterfactual, SHAP of the history
+and of the item's signals, attention), and which categories and brands drive recommendations
+across many shoppers."""
+
+import streamlit as st
+
+from recdash import runs_view, shopper
+from recdash.data import schema as S
+from recdash.explain import charts
+from recdash.workspace import Workspace
+from ui import explain, frame, loaders, models, state
+
+frame.ensure_frame()
+
+st.title("Explain recommendations")
+root = state.workspace_root()
+name = loaders.require_dataset(root)
+runs = runs_view.runs_table(Workspace(root), name)
+if runs.empty:
+    st.info(f"No finished runs on **{name}** yet.")
+    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+    st.stop()
+
+newest = runs["run"].tolist()[::-1]
+attention = runs.loc[runs["model"] == "attention", "run"].tolist()
+run = st.selectbox("Run", newest, index=newest.index(attention[-1]) if attention else 0,
+                   help="attention weights and item-side attributions need the attention "
+                        "ranker; SHAP over the history works for every model")
+run_id = runs.loc[runs["run"] == run, "run_id"].iloc[0]
+model, ds, _ = models.load_model(root, run_id)
+
+left, right = st.columns([1, 2])
+query = left.text_input("Shopper ID contains", placeholder="e.g. u00042")
+matches = shopper.search_users(ds.interactions[S.USER].unique(), query)
+if not matches:
+    st.info("No shopper matches; try another part of an ID.")
+    st.stop()
+user = right.selectbox("Shopper", matches)
+history = shopper.history_of(ds.interactions, user)
+edits = state.shopper_edits().get((run_id, user))
+if edits is not None and st.toggle("Use the history as edited on the Shopper page", True):
+    history = edits
+st.caption(f"{len(history):,} events in the history, newest last.")
+
+explain.panel(root, run_id, history, key=f"explain-{run_id}-{user}")
+
+st.divider()
+st.header("Across shoppers")
+st.caption("Explains the top recommendation of a sample of shoppers and adds up the history "
+           "events' SHAP values by the events' category and brand.")
+left, right = st.columns([1, 3])
+n_users = left.select_slider("Shoppers", [50, 100, 200, 500], 100)
+if right.button("Explain the sample", icon=":material/insights:") or \
+        st.session_state.get(f"drivers-{run_id}") == n_users:
+    st.session_state[f"drivers-{run_id}"] = n_users
+    table = explain.drivers(root, run_id, n_users)
+    left, right = st.columns(2)
+    for column, facet in ((left, "category"), (right, "brand")):
+        if (table["facet"] == facet).any():
+            column.plotly_chart(charts.global_summary(table, facet), key=f"global-{facet}")
