@@ -5,6 +5,7 @@ recommendations for every shopper."""
 import streamlit as st
 
 from recdash import charts, runs_view
+from recdash.rerank.presets import load_presets
 from recdash.workspace import Workspace
 from ui import frame, loaders, state
 from ui import jobs as job_ui
@@ -74,17 +75,22 @@ if not shown.empty:
 st.subheader("Export recommendations")
 st.caption("Top items for every shopper of the dataset, from their whole history, with your "
            "shop's item IDs and titles.")
-left, middle, right = st.columns(3)
+left, middle, right, last = st.columns(4)
 run = left.selectbox("Run", runs["run"].tolist()[::-1])
 k = middle.number_input("Items per shopper", 1, 1000, 10)
 fmt = right.radio("Format", list(FORMATS), format_func=FORMATS.get, horizontal=True)
+presets = [None, *sorted(load_presets(ws))]
+preset = last.selectbox("Diversity preset", presets, format_func=lambda p: p or "(none)",
+                        help="re-rank each shopper's top candidates with a preset saved on "
+                             "the Diversity page")
 run_id = runs.loc[runs["run"] == run, "run_id"].iloc[0]
-if not runs_view.has_export(ws, run_id, k) and st.button(
+if not runs_view.has_export(ws, run_id, k, preset) and st.button(
         "Prepare the export", icon=":material/calculate:",
         help="scores every shopper once; the result is kept with the run"):
-    job_ui.prepare_export(root, run_id, k)
-if runs_view.has_export(ws, run_id, k):
+    job_ui.prepare_export(root, run_id, k, preset)
+if runs_view.has_export(ws, run_id, k, preset):
+    suffix = f"-{preset}" if preset else ""
     st.download_button(
-        f"Download {FORMATS[fmt]}", job_ui.export_file(root, run_id, fmt, k),
-        file_name=f"{name}-{run_id}-top{k}.{fmt}", mime=runs_view.EXPORT_FORMATS[fmt],
+        f"Download {FORMATS[fmt]}", job_ui.export_file(root, run_id, fmt, k, preset),
+        file_name=f"{name}-{run_id}-top{k}{suffix}.{fmt}", mime=runs_view.EXPORT_FORMATS[fmt],
         icon=":material/download:", type="primary", on_click="ignore")

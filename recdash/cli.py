@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from tqdm import tqdm
 
 from recdash.data import schema as S
@@ -154,6 +158,18 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     ws = _workspace(args)
     model, ds, split = load_run(ws, args.run, device=args.device)
     recs = recommend_user(model, ds, split, args.user, args.k)
+    if args.rerank:
+        from dataclasses import replace
+
+        from recdash.rerank.presets import get_preset
+        from recdash.rerank.run import rerank_ranked, run_context
+
+        setting = replace(get_preset(ws, args.rerank), k=args.k)
+        rc = run_context(ws, args.run)
+        pool = recommend_user(rc.model, ds, split, args.user, max(args.k, 200))
+        pos = pd.Index(split.users).get_indexer([args.user])[0]
+        history = split.sequences.select_context(np.array([pos]))[0][0] if pos >= 0 else None
+        recs = rerank_ranked(pool, setting, rc, {args.user: history})
     known = args.user in set(split.users)
     note = "" if known else " (unknown user: most popular items)"
     def name(r) -> str:
@@ -163,6 +179,22 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         f"{r['rank']:>3}. {r['score']:9.4f}  {name(r)}  [{r[S.ITEM]}]" for _, r in recs.iterrows()]
     _emit(args, {"run": args.run, "user": args.user, "known_user": known,
                  "recommendations": recs.to_dict("records")}, "\n".join(lines))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from recdash import runs_view
+
+    ws = _workspace(args)
+    data = runs_view.export_recommendations(ws, args.run, args.format, args.k,
+                                            preset=args.rerank)
+    out = Path(args.out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, out)
+    _emit(args, {"run": args.run, "file": str(out), "bytes": len(data), "preset": args.rerank},
+          f"Wrote {out} ({len(data):,} bytes)" + (f", re-ranked with '{args.rerank}'"
+                                                 if args.rerank else ""))
     return 0
 
 
@@ -278,7 +310,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", required=True)
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--rerank", metavar="PRESET", help="re-rank with a stored diversity preset "
+                   "(saved on the studio's Diversity page)")
     p.set_defaults(func=cmd_recommend)
+
+    p = add("export", "every user's top-k of a run as a CSV or Parquet file")
+    p.add_argument("--run", required=True, help="run id (see `recdash runs`)")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--format", default="csv", choices=("csv", "parquet"))
+    p.add_argument("--out", required=True, help="the file to write (replaced atomically)")
+    p.add_argument("--rerank", metavar="PRESET", help="apply a stored diversity preset")
+    p.set_defaults(func=cmd_export)
 
     p = add("runs", "list training/evaluation runs")
     p.add_argument("--data", help="only runs on this dataset")

@@ -35,6 +35,7 @@ LONG_COLUMNS = ("run_id", "run", "model", "badge", "segment", "metric", "value")
 EXPORT_COLUMNS = (S.USER, "rank", S.ITEM, S.TITLE, S.CATEGORY, "score")
 EXPORT_FORMATS = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 EXPORT_BATCH = 1024  # users scored per step of an export
+RERANK_CANDIDATES = 200  # each user's top candidates a preset re-ranks in an export
 
 
 def protocol_of(text: str) -> Protocol | None:
@@ -175,7 +176,8 @@ def progress_summary(events: list[dict]) -> dict:
 
 
 def recommendations_for_all(ws: Workspace, run_id: str, k: int = 10,
-                            progress: Progress | None = None) -> pd.DataFrame:
+                            progress: Progress | None = None,
+                            preset: str | None = None) -> pd.DataFrame:
     """Top-k for every user of a finished run, from each user's whole history (training,
     validation and test events: what the shop would show them next).
 
@@ -186,6 +188,8 @@ def recommendations_for_all(ws: Workspace, run_id: str, k: int = 10,
         run_id: a finished run.
         k: list length (1-1000).
         progress: receives (fraction done, message).
+        preset: a re-ranking preset (`recdash.rerank.presets`) applied to each user's top
+            candidates; None for the model's own order.
 
     Returns:
         EXPORT_COLUMNS, one row per user and rank, with the shop's item IDs, titles and
@@ -198,19 +202,38 @@ def recommendations_for_all(ws: Workspace, run_id: str, k: int = 10,
 
     if not 1 <= k <= 1000:
         raise RecdashError(f"k={k} is out of range: ask for 1 to 1000 recommendations per user")
-    path = ws.run_dir(run_id) / f"recommendations-top{k}.parquet"
+    setting = rc = None
+    if preset is not None:
+        from dataclasses import replace
+
+        from recdash.rerank.presets import get_preset
+        from recdash.rerank.run import run_context
+
+        setting = replace(get_preset(ws, preset), k=k)  # checks the name: safe in a file name
+    path = ws.run_dir(run_id) / export_name(k, preset)
     if path.exists():
         return pd.read_parquet(path)
     report = progress or (lambda f, m: None)
     report(0.0, "loading the model")
-    model, ds, split = load_run(ws, run_id)
+    if setting is not None:
+        rc = run_context(ws, run_id)
+        model, ds, split = rc.model, rc.dataset, rc.split
+    else:
+        model, ds, split = load_run(ws, run_id)
     spec = json.loads(ws.runs(ds.name).set_index("id").at[run_id, "params"])["spec"]
     parts, n = [], len(split.users)
     for lo in range(0, n, EXPORT_BATCH):
         rows = np.arange(lo, min(lo + EXPORT_BATCH, n))
         items, events, times = split.sequences.select_context(rows)
-        parts.append(model.rank(split.users[rows], items, events, times, k,
-                                exclude_seen=spec["exclude_seen"]))
+        if setting is None:
+            parts.append(model.rank(split.users[rows], items, events, times, k,
+                                    exclude_seen=spec["exclude_seen"]))
+            continue
+        pool = model.rank(split.users[rows], items, events, times,
+                          max(k, RERANK_CANDIDATES), exclude_seen=spec["exclude_seen"])
+        from recdash.rerank.run import rerank_ranked
+
+        parts.append(rerank_ranked(pool, setting, rc, dict(zip(split.users[rows], items))))
         report((rows[-1] + 1) / n, f"scored {rows[-1] + 1:,} of {n:,} users")
     recs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=[S.USER, "rank", S.ITEM, "score"])
@@ -225,7 +248,7 @@ def recommendations_for_all(ws: Workspace, run_id: str, k: int = 10,
 
 
 def export_recommendations(ws: Workspace, run_id: str, fmt: str, k: int = 10,
-                           progress: Progress | None = None) -> bytes:
+                           progress: Progress | None = None, preset: str | None = None) -> bytes:
     """A finished run's recommendations for every user as a CSV or Parquet file.
 
     Args:
@@ -234,6 +257,7 @@ def export_recommendations(ws: Workspace, run_id: str, fmt: str, k: int = 10,
         fmt: "csv" or "parquet" (see EXPORT_FORMATS).
         k: list length.
         progress: receives (fraction done, message) while the run is scored.
+        preset: a re-ranking preset to apply, or None.
 
     Returns:
         The file's bytes: the table of `recommendations_for_all`.
@@ -244,7 +268,7 @@ def export_recommendations(ws: Workspace, run_id: str, fmt: str, k: int = 10,
     if fmt not in EXPORT_FORMATS:
         raise RecdashError(f"unknown export format {fmt!r}; choose one of "
                            f"{', '.join(EXPORT_FORMATS)}")
-    recs = recommendations_for_all(ws, run_id, k, progress)
+    recs = recommendations_for_all(ws, run_id, k, progress, preset)
     if fmt == "csv":
         return recs.to_csv(index=False).encode("utf-8")
     buffer = io.BytesIO()
@@ -252,6 +276,11 @@ def export_recommendations(ws: Workspace, run_id: str, fmt: str, k: int = 10,
     return buffer.getvalue()
 
 
-def has_export(ws: Workspace, run_id: str, k: int = 10) -> bool:
+def export_name(k: int, preset: str | None = None) -> str:
+    """The file in the run's folder that keeps its top-k for every user (per preset)."""
+    return f"recommendations-top{k}" + (f"-{preset}" if preset else "") + ".parquet"
+
+
+def has_export(ws: Workspace, run_id: str, k: int = 10, preset: str | None = None) -> bool:
     """Whether the run's top-k for every user is computed already (an export is then instant)."""
-    return (ws.run_dir(run_id) / f"recommendations-top{k}.parquet").exists()
+    return (ws.run_dir(run_id) / export_name(k, preset)).exists()

@@ -139,19 +139,20 @@ def jobs_panel(root: str, dataset: str) -> None:
                            icon=":material/warning:")
 
 
-def prepare_export(root: str, run_id: str, k: int) -> None:
+def prepare_export(root: str, run_id: str, k: int, preset: str | None = None) -> None:
     """Score every user of a run with a progress bar (kept in the run's folder afterwards)."""
     bar = st.progress(0.0, text="Loading the model...")
     try:
         runs_view.recommendations_for_all(
             Workspace(root), run_id, k,
-            progress=lambda done, message: bar.progress(min(max(done, 0.0), 1.0), text=message))
+            progress=lambda done, message: bar.progress(min(max(done, 0.0), 1.0), text=message),
+            preset=preset)
     except RecdashError as exc:
         st.error(str(exc), icon=":material/error:")
     bar.empty()
 
 
 @st.cache_data(max_entries=2, show_spinner="Writing the file...")
-def export_file(root: str, run_id: str, fmt: str, k: int) -> bytes:
+def export_file(root: str, run_id: str, fmt: str, k: int, preset: str | None = None) -> bytes:
     """A run's recommendations for every user as CSV or Parquet bytes (see `prepare_export`)."""
-    return runs_view.export_recommendations(Workspace(root), run_id, fmt, k)
+    return runs_view.export_recommendations(Workspace(root), run_id, fmt, k, preset=preset)

@@ -4,7 +4,8 @@ Upload the demo shop as CSV files (its user column renamed, so the mapping step 
 corrected by hand), import it, train the quick attention model from the Train page, kill the
 studio while the job trains and start it again (the job carries on and its run is usable), compare
 on Evaluate, open a shopper, see the recommendations, edit the history and see them change, then
-explain a recommendation on the Shopper page and another on the Explain page.
+explain a recommendation on the Shopper page and another on the Explain page, and move the
+diversity slider until the re-ranked list changes.
 Each page is saved as a screenshot under test-artifacts/browser/.
 """
 
@@ -28,6 +29,8 @@ from tests.browser.harness import (
 )
 
 TRAIN_TIMEOUT_MS = 300_000
+LAST_TABLE = """() => { const t = [...document.querySelectorAll('[data-testid="stTable"]')];
+    return t.length ? t[t.length - 1].innerText : ''; }"""
 REASONS = re.compile(r"(Because|Not because|No event)")  # the quick model takes about 30 s on one core; CI machines vary
 
 
@@ -126,5 +129,21 @@ def test_upload_train_restart_and_edit_a_shopper(tmp_path: Path, artifacts: Path
             wait_idle(page)
             shot(page, "09-explain")
             assert first
+
+            go_to(page, "Diversity", "Diversity")
+            page.get_by_text("Relevance order").wait_for(timeout=120_000)
+            wait_idle(page)
+            before = table_column(page, "item_id")
+            shown = page.evaluate(f"({LAST_TABLE})()")
+            slider = page.locator('[data-testid="stSlider"]').filter(
+                has=page.get_by_text("MMR strength")).get_by_role("slider")
+            slider.focus()
+            slider.press("Home")  # lambda 0: as diverse as MMR gets
+            page.wait_for_function(f"(b) => ({LAST_TABLE})() !== b", arg=shown,
+                                   timeout=60_000)
+            wait_idle(page)
+            after = table_column(page, "item_id")
+            assert len(after) == 10 and after != before
+            shot(page, "10-diversity")
     finally:
         studio.stop()
