@@ -28,7 +28,7 @@ from recdash.errors import RecdashError
 from recdash.explain.explanation import Explanation
 
 ALGORITHM = "permutation"
-DEFAULT_PERMUTATIONS = 10  # forward-and-backward walks per explanation
+DEFAULT_PERMUTATIONS = 20  # forward-and-backward walks per explanation
 MAX_PLAYERS = 50  # the most recent events taken as players; older events stay in place
 CHUNK = 256  # histories per scoring call
 SIGNAL_NAMES = {"id": "ID embedding (learnt from events)", "text": "title text",
@@ -37,8 +37,9 @@ SIGNAL_NAMES = {"id": "ID embedding (learnt from events)", "text": "title text",
 
 def target_scores(model, histories: Sequence[np.ndarray], events: Sequence[np.ndarray],
                   times: Sequence[np.ndarray], targets: np.ndarray) -> np.ndarray:
-    """(B, R) the model's scores of `targets` (internal indices) after each history, exactly as
-    `Recommender.score` gives them, without scoring the whole catalog for the attention ranker."""
+    """(B, R) the model's scores of `targets` (internal indices) after each history, as
+    `Recommender.score` gives them, without scoring the whole catalog for the attention ranker
+    (whose empty history scores 0, the network's own output, rather than the popularity list)."""
     out = np.empty((len(histories), len(targets)), dtype=np.float64)
     net = getattr(model, "net", None)
     for lo in range(0, len(histories), CHUNK):
@@ -54,12 +55,12 @@ def target_scores(model, histories: Sequence[np.ndarray], events: Sequence[np.nd
 def _ranker_scores(model, histories, events, times, targets) -> np.ndarray:
     from recdash.models.attention.features import pad_batch
 
-    out = np.empty((len(histories), len(targets)), dtype=np.float64)
-    empty = np.array([len(h) == 0 for h in histories])
-    if empty.any():  # Recommender.score's rule for an empty history: normalised popularity
-        pop = model.popularity
-        out[empty] = pop[targets] / max(1.0, float(pop.max()))
-    keep = np.flatnonzero(~empty)
+    # The network maps an empty history to a zero hidden state, so every score is 0: the base
+    # value stays on the network's own scale. (Recommender.score serves an empty history the
+    # popularity list instead, a number on another scale: as the base value it would put a jump
+    # of nearly the whole score on whichever event a permutation adds first.)
+    out = np.zeros((len(histories), len(targets)), dtype=np.float64)
+    keep = np.flatnonzero([len(h) > 0 for h in histories])
     if len(keep):
         net = model.net.eval()
         batch = pad_batch([histories[i] for i in keep], [events[i] for i in keep],
@@ -114,7 +115,7 @@ def explain_history(model, items: np.ndarray, events: np.ndarray, times: np.ndar
         events: matching event codes.
         times: matching epoch seconds (NaN where unknown).
         targets: internal indices of the items to explain (rows of the result).
-        max_evals: model evaluations per explanation (default: 10 permutations).
+        max_evals: model evaluations per explanation (default: 20 permutations).
         seed: seed of the permutations.
         max_players: the most recent events that are players (the model's max_len at most).
         names: a readable name per history event (default: the item index).
@@ -167,7 +168,7 @@ def explain_item_signals(model, items: np.ndarray, events: np.ndarray, times: np
         model: a fitted `AttentionRanker`.
         items, events, times: the shopper's history (the user side, held fixed).
         target: internal index of the item.
-        max_evals: model evaluations (default: 10 permutations).
+        max_evals: model evaluations (default: 20 permutations).
         seed: seed of the permutations.
         item_id: the shop's ID of the item.
         values: signal name -> the item's value of it (its category, brand, ...), for `data`.

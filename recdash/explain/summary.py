@@ -78,7 +78,7 @@ def explain_recommendation(model, dataset: Dataset, history: pd.DataFrame, item_
         history: the shopper's events (item_id, event_type, timestamp), oldest first.
         item_id: the recommended item, as the shop's ID.
         k: the list length the counterfactual must drop the item out of.
-        max_evals: model evaluations per SHAP explanation (default: 10 permutations).
+        max_evals: model evaluations per SHAP explanation (default: 20 permutations).
         seed: seed of the SHAP permutations.
         max_players: the most recent events taken as players.
 

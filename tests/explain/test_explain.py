@@ -50,7 +50,7 @@ def test_the_one_event_that_decides_the_score_gets_all_the_attribution() -> None
     expl = explain_history(model, items, np.zeros(5, np.int8), np.full(5, np.nan), [1])[0]
     assert expl.values.tolist() == [0.0, 0.0, 5.0, 0.0, 0.0]
     assert float(expl.base_values) == 0.0 and float(expl.scores) == 5.0
-    assert expl.algorithm == "permutation" and expl.n_evals == 10 * 11
+    assert expl.algorithm == "permutation" and expl.n_evals == 20 * 11
 
 
 @pytest.fixture(scope="module")
