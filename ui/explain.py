@@ -30,9 +30,12 @@ def why(root: str, run_id: str, history: pd.DataFrame, item_id: str, seed: int =
     return explain_recommendation(model, ds, history, item_id, k=K, seed=seed)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
 def drivers(root: str, run_id: str, n_users: int, seed: int = 0) -> pd.DataFrame:
-    """`global_drivers` over `n_users` shoppers drawn with `seed` (cached; shows progress)."""
+    """`global_drivers` over `n_users` shoppers drawn with `seed`, with a progress bar; kept in
+    the session (a progress bar cannot live inside an st.cache_data function)."""
+    key = ("explain-drivers", root, run_id, n_users, seed)
+    if key in st.session_state:
+        return st.session_state[key]
     model, ds, _ = models.load_model(root, run_id)
     users = pd.Series(ds.interactions[S.USER].unique()).sample(
         min(n_users, ds.interactions[S.USER].nunique()), random_state=seed).tolist()
@@ -40,6 +43,7 @@ def drivers(root: str, run_id: str, n_users: int, seed: int = 0) -> pd.DataFrame
     table = global_drivers(model, ds, users, seed=seed,
                            progress=lambda f, msg: bar.progress(min(f, 1.0), text=msg))
     bar.empty()
+    st.session_state[key] = table
     return table
 
 
