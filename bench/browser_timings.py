@@ -39,7 +39,9 @@ from tests.browser.harness import (
 )
 
 PAGES = {"home": ("", "recdash"), "data": ("/data", "Data"), "train": ("/train", "Train a model"),
-         "evaluate": ("/evaluate", "Evaluate"), "shopper": ("/shopper", "Shopper")}
+         "evaluate": ("/evaluate", "Evaluate and compare runs"),
+         "shopper": ("/shopper", "Shopper"), "explain": ("/explain", "Explain recommendations"),
+         "diversity": ("/diversity", "Diversity")}
 QUICK = {"epochs": 5, "max_len": 50, "dim": 32, "n_layers": 2, "text": True, "max_minutes": 3.0}
 TABLE_TEXT = """() => { const f = [...document.querySelectorAll(
     '[data-testid="stDataFrame"], [data-testid="stTable"]')];
@@ -71,6 +73,7 @@ EDIT_JS = """async ([name, target]) => {
             if (shown === null && tableText() === target) shown = performance.now() - t0;
             const idle = app.getAttribute('data-test-script-state') === 'notRunning';
             if (shown !== null && idle) resolve({shown, idle: performance.now() - t0});
+            else if (performance.now() - t0 > 60000) resolve({shown: NaN, idle: NaN});
             else requestAnimationFrame(tick);
         };
         requestAnimationFrame(tick);
@@ -117,6 +120,7 @@ EXPLAIN_JS = """async (label) => {
             running = running || state === 'running';
             if (shown !== null && running && state === 'notRunning')
                 resolve({shown, idle: performance.now() - t0});
+            else if (performance.now() - t0 > 60000) resolve({shown: NaN, idle: NaN});
             else requestAnimationFrame(tick);
         };
         requestAnimationFrame(tick);
@@ -155,9 +159,11 @@ def main() -> None:
         with Studio(ws.root, Path(tmp) / "streamlit.log") as studio, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             first = {"shopper": cold_load(browser, studio.url + "/shopper", "Shopper")}
+            print("first load done", file=sys.stderr, flush=True)
             for name, (path, title) in PAGES.items():
                 loads[name] = [cold_load(browser, studio.url + path, title)
                                for _ in range(args.repeats)]
+                print(f"cold loads of {name} done", file=sys.stderr, flush=True)
             page = browser.new_context(viewport={"width": 1400, "height": 2400}).new_page()
             open_page(page, studio.url + "/shopper", "Shopper")
             shown_ids = table_column(page, "item_id")

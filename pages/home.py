@@ -14,6 +14,10 @@ recdash helps you find out what your shoppers want next. It reads your shop's in
 recommender that looks at the order of a shopper's events, next to simple baselines, so you can
 see how much better it does and why it recommends what it does.
 
+The pages in order: **Data** (bring your files), **Train** (models run in the background),
+**Evaluate** (compare runs, export), **Shopper** (one shopper's list, what-if edits), **Explain**
+(why an item is recommended), **Diversity** (re-rank for variety and see what it costs).
+
 To get you going, the workspace starts with the **demo shop**: a synthetic store with about
 2,500 shoppers, 3,000 products and six months of events. Pick a dataset in the sidebar.
 """
