@@ -25,11 +25,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from bench.baselines import load, split_of  # noqa: E402
-from bench.common import (PUBLIC_SETS, machine, markdown_table, require_datasets,  # noqa: E402
-                          write_json)
+from bench.common import (  # noqa: E402
+    PUBLIC_SETS,
+    machine,
+    markdown_table,
+    require_datasets,
+    write_json,
+)
 from recdash.models import EASE  # noqa: E402
 from recdash.models.base import TrainData  # noqa: E402
 from recdash.rerank import pools as P  # noqa: E402
+from recdash.rerank.run import train_popularity  # noqa: E402
 from recdash.rerank.setting import Setting, item_context  # noqa: E402
 
 SETTINGS = ([Setting("none", 1.0)]
@@ -55,9 +61,7 @@ def one_dataset(spec, root: Path, n_users: int, n_candidates: int, similarity: s
     split = split_of(ds)
     model = EASE().fit(TrainData.from_split(split, ds.catalog))
     train = split.train()
-    users = np.repeat(np.arange(len(train)), train.lengths).astype(np.int64)
-    pairs = np.unique(users * split.n_items + train.items.astype(np.int64))
-    popularity = np.bincount(pairs % split.n_items, minlength=split.n_items).astype(float)
+    popularity = train_popularity(split)
     text = text_vectors(ds, split.items) if similarity == "text" else None
     ctx = item_context(model, split.items, ds.catalog, popularity, text)
     start = time.perf_counter()

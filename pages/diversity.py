@@ -2,19 +2,18 @@
 one shopper's list before and after, and watch the accuracy/diversity trade-off over a sample of
 shoppers redraw; save the setting as a named preset for exports."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from recdash import runs_view
-from recdash.data import schema as S
 from recdash.errors import RecdashError
 from recdash.rerank import charts as rcharts
 from recdash.rerank.presets import load_presets, save_preset
-from recdash.rerank.setting import METHODS, SIMILARITIES, Setting, rerank
+from recdash.rerank.run import before_after
+from recdash.rerank.setting import METHODS, SIMILARITIES, Setting
 from recdash.workspace import Workspace
 from ui import diversity as D
 from ui import frame, loaders, state
+from ui import runs as run_ui
 
 frame.ensure_frame()
 
@@ -24,14 +23,7 @@ NEW = "background-color: rgba(46, 160, 67, 0.25)"
 st.title("Diversity")
 root = state.workspace_root()
 name = loaders.require_dataset(root)
-runs = runs_view.runs_table(Workspace(root), name)
-if runs.empty:
-    st.info(f"No finished runs on **{name}** yet.")
-    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
-    st.stop()
-newest = runs["run"].tolist()[::-1]
-run = st.selectbox("Run", newest)
-run_id = runs.loc[runs["run"] == run, "run_id"].iloc[0]
+run_id = run_ui.pick_run(run_ui.require_runs(root, name))
 rc = D.context(root, run_id)
 pools = D.pools(root, run_id, N_USERS)
 st.caption(f"Each of {len(pools.users):,} test shoppers' top {pools.candidates.shape[1]} "
@@ -72,19 +64,7 @@ def tune() -> None:
     st.subheader("One shopper, before and after")
     users = pools.users.tolist()
     user = st.selectbox("Shopper", users)
-    u = users.index(user)
-    ok = np.isfinite(pools.scores[u])
-    cand, rel = pools.candidates[u][ok], pools.scores[u][ok]
-    before = rerank(Setting("none", 1.0, similarity), cand, rel, rc.items)
-    after = rerank(setting, cand, rel, rc.items, pools.histories[u])
-    cat = rc.dataset.catalog.drop_duplicates(S.ITEM).set_index(S.ITEM)
-
-    def table(items: np.ndarray, other: np.ndarray) -> pd.DataFrame:
-        ids = rc.split.items[items]
-        return pd.DataFrame({"rank": np.arange(1, len(ids) + 1), S.ITEM: ids,
-                             S.TITLE: cat[S.TITLE].reindex(ids).to_numpy(),
-                             S.CATEGORY: cat[S.CATEGORY].reindex(ids).to_numpy(),
-                             "changed": ~np.isin(items, other)})
+    before, after = before_after(rc, pools, users.index(user), setting)
 
     def styled(frame: pd.DataFrame):
         return frame.style.hide(axis="index").apply(
@@ -92,9 +72,9 @@ def tune() -> None:
 
     left, right = st.columns(2)
     left.markdown("**Relevance order**")
-    left.table(styled(table(before, after)))
+    left.table(styled(before))
     right.markdown(f"**{setting.label()}**")
-    right.table(styled(table(after, before)))
+    right.table(styled(after))
 
     with st.form("save-preset"):
         preset = st.text_input("Save this setting as a preset", placeholder="e.g. varied-home")

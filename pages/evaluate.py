@@ -9,6 +9,7 @@ from recdash.rerank.presets import load_presets
 from recdash.workspace import Workspace
 from ui import frame, loaders, state
 from ui import jobs as job_ui
+from ui import runs as run_ui
 
 frame.ensure_frame()
 
@@ -20,11 +21,7 @@ st.title("Evaluate and compare runs")
 root = state.workspace_root()
 name = loaders.require_dataset(root)
 ws = Workspace(root)
-runs = runs_view.runs_table(ws, name)
-if runs.empty:
-    st.info(f"No finished runs on **{name}** yet.")
-    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
-    st.stop()
+runs = run_ui.require_runs(root, name)
 
 chosen = st.multiselect("Runs to compare", runs["run"].tolist(),
                         default=runs["run"].tail(MAX_DEFAULT_RUNS).tolist())

@@ -4,29 +4,20 @@ across many shoppers."""
 
 import streamlit as st
 
-from recdash import runs_view, shopper
+from recdash import shopper
 from recdash.data import schema as S
 from recdash.explain import charts
-from recdash.workspace import Workspace
 from ui import explain, frame, loaders, models, state
+from ui import runs as run_ui
 
 frame.ensure_frame()
 
 st.title("Explain recommendations")
 root = state.workspace_root()
 name = loaders.require_dataset(root)
-runs = runs_view.runs_table(Workspace(root), name)
-if runs.empty:
-    st.info(f"No finished runs on **{name}** yet.")
-    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
-    st.stop()
-
-newest = runs["run"].tolist()[::-1]
-attention = runs.loc[runs["model"] == "attention", "run"].tolist()
-run = st.selectbox("Run", newest, index=newest.index(attention[-1]) if attention else 0,
-                   help="attention weights and item-side attributions need the attention "
-                        "ranker; SHAP over the history works for every model")
-run_id = runs.loc[runs["run"] == run, "run_id"].iloc[0]
+run_id = run_ui.pick_run(run_ui.require_runs(root, name), help=(
+    "attention weights and item-side attributions need the attention ranker; SHAP over the "
+    "history works for every model"))
 model, ds, _ = models.load_model(root, run_id)
 
 left, right = st.columns([1, 2])

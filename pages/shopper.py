@@ -5,12 +5,12 @@ interesting shoppers), read their history, see the model's recommendations, and 
 import pandas as pd
 import streamlit as st
 
-from recdash import runs_view, shopper
+from recdash import shopper
 from recdash.data import schema as S
 from recdash.data.dataset import Dataset
 from recdash.models.base import Recommender
-from recdash.workspace import Workspace
 from ui import explain, frame, loaders, models, state
+from ui import runs as run_ui
 
 frame.ensure_frame()
 
@@ -20,16 +20,7 @@ CHANGE_COLOURS = {"new": "background-color: rgba(46, 160, 67, 0.25)"}
 st.title("Shopper")
 root = state.workspace_root()
 name = loaders.require_dataset(root)
-runs = runs_view.runs_table(Workspace(root), name)
-if runs.empty:
-    st.info(f"No finished runs on **{name}** yet.")
-    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
-    st.stop()
-
-newest = runs["run"].tolist()[::-1]
-attention = runs.loc[runs["model"] == "attention", "run"].tolist()
-run = st.selectbox("Run", newest, index=newest.index(attention[-1]) if attention else 0)
-run_id = runs.loc[runs["run"] == run, "run_id"].iloc[0]
+run_id = run_ui.pick_run(run_ui.require_runs(root, name))
 model, ds, _ = models.load_model(root, run_id)
 
 how = st.radio("Find a shopper", list(PICK_BY), format_func=PICK_BY.get, horizontal=True)

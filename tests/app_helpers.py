@@ -24,3 +24,10 @@ def start_app(root: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = No
     st.cache_resource.clear()
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT_S).run()
     return at.switch_page(page).run() if page else at
+
+
+def labelled(elements, label: str):
+    """The one element of `elements` with this label."""
+    found = [e for e in elements if e.label == label]
+    assert len(found) == 1, f"{len(found)} elements labelled {label!r}"
+    return found[0]

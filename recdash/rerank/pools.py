@@ -73,13 +73,18 @@ def build_pools(model, split: Split, n_users: int = N_USERS, n_candidates: int =
                  np.concatenate(scores), np.concatenate(targets), split.n_items)
 
 
+def user_list(pools: Pools, u: int, setting: Setting, ctx: ItemContext) -> np.ndarray:
+    """Shopper `u`'s re-ranked list (internal indices, at most setting.k)."""
+    ok = np.isfinite(pools.scores[u])  # a catalog smaller than the pool leaves -inf slots
+    return rerank(setting, pools.candidates[u][ok], pools.scores[u][ok], ctx,
+                  pools.histories[u])
+
+
 def apply(pools: Pools, setting: Setting, ctx: ItemContext) -> np.ndarray:
     """(U, k) every shopper's re-ranked list (internal indices; -1 where a list is shorter)."""
     out = np.full((len(pools.users), setting.k), -1, dtype=np.int64)
     for u in range(len(pools.users)):
-        scores = pools.scores[u]
-        ok = np.isfinite(scores)
-        lst = rerank(setting, pools.candidates[u][ok], scores[ok], ctx, pools.histories[u])
+        lst = user_list(pools, u, setting, ctx)
         out[u, :len(lst)] = lst
     return out
 

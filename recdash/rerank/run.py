@@ -15,6 +15,7 @@ import pandas as pd
 from recdash.data import schema as S
 from recdash.data.dataset import Dataset
 from recdash.data.splits import Split
+from recdash.rerank.pools import Pools, user_list
 from recdash.rerank.setting import ItemContext, Setting, item_context, rerank
 from recdash.workspace import Workspace
 
@@ -64,18 +65,42 @@ class _NoEncoder:
         raise _Uncached
 
 
+def train_popularity(split: Split) -> np.ndarray:
+    """(I,) how many distinct users have each item in their training events."""
+    train = split.train()
+    users = np.repeat(np.arange(len(train)), train.lengths).astype(np.int64)
+    pairs = np.unique(users * split.n_items + train.items.astype(np.int64))
+    return np.bincount(pairs % split.n_items, minlength=split.n_items).astype(float)
+
+
 def run_context(ws: Workspace, run_id: str) -> RunContext:
     """Load run `run_id` and build its item context."""
     from recdash.eval.run import load_run
 
     model, ds, split = load_run(ws, run_id)
     train = split.train()
-    users = np.repeat(np.arange(len(train)), train.lengths).astype(np.int64)
-    pairs = np.unique(users * split.n_items + train.items.astype(np.int64))
-    popularity = np.bincount(pairs % split.n_items, minlength=split.n_items).astype(float)
+    popularity = train_popularity(split)
     ctx = item_context(model, split.items, ds.catalog, popularity,
                        _cached_text(ws, ds, split.items))
     return RunContext(model, ds, split, ctx, popularity, int((train.lengths > 0).sum()))
+
+
+def before_after(rc: RunContext, pools: Pools, u: int, setting: Setting
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shopper `u`'s list in relevance order and under `setting`, each with rank, item_id,
+    title, category and `changed` (the item is not in the other list)."""
+    before = user_list(pools, u, Setting("none", 1.0, setting.similarity, setting.k), rc.items)
+    after = user_list(pools, u, setting, rc.items)
+    cat = rc.dataset.catalog.drop_duplicates(S.ITEM).set_index(S.ITEM)
+
+    def table(items: np.ndarray, other: np.ndarray) -> pd.DataFrame:
+        ids = rc.split.items[items]
+        return pd.DataFrame({"rank": np.arange(1, len(ids) + 1), S.ITEM: ids,
+                             S.TITLE: cat[S.TITLE].reindex(ids).to_numpy(),
+                             S.CATEGORY: cat[S.CATEGORY].reindex(ids).to_numpy(),
+                             "changed": ~np.isin(items, other)})
+
+    return table(before, after), table(after, before)
 
 
 def rerank_ranked(ranked: pd.DataFrame, setting: Setting, rc: RunContext,

@@ -12,13 +12,8 @@ import streamlit as st
 from recdash.eval.run import RunSpec, run_evaluation
 from recdash.rerank.presets import load_presets
 from recdash.workspace import Workspace
-from tests.app_helpers import start_app
+from tests.app_helpers import labelled, start_app
 
-
-def labelled(elements, label: str):
-    found = [e for e in elements if e.label == label]
-    assert len(found) == 1, f"{len(found)} elements labelled {label!r}"
-    return found[0]
 
 
 def test_the_diversity_page_reranks_live_and_saves_a_preset(tmp_path: Path,

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from recdash.eval.run import RunSpec, run_evaluation
 from recdash.workspace import Workspace
-from tests.app_helpers import start_app
+from tests.app_helpers import labelled, start_app
 
 QUICK = {"epochs": 1, "max_len": 30, "dim": 16, "n_layers": 1, "text": False}
 
@@ -26,11 +25,6 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     st.cache_data.clear()
     return tmp_path
 
-
-def labelled(elements, label: str):
-    found = [e for e in elements if e.label == label]
-    assert len(found) == 1, f"{len(found)} elements labelled {label!r}"
-    return found[0]
 
 
 def test_the_explain_page_explains_a_recommendation(root: Path,

@@ -13,17 +13,11 @@ from streamlit.testing.v1 import AppTest
 from recdash.data import schema as S
 from recdash.eval.run import RunSpec, run_evaluation
 from recdash.workspace import Workspace
-from tests.app_helpers import start_app
+from tests.app_helpers import labelled, start_app
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120  # one script run; the first builds the demo shop
 
-
-def labelled(elements, label: str):
-    """The one element of `elements` with this label."""
-    found = [e for e in elements if e.label == label]
-    assert len(found) == 1, f"{len(found)} elements labelled {label!r}"
-    return found[0]
 
 
 def recommended(at: AppTest) -> list[str]:

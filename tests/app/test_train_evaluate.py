@@ -18,19 +18,13 @@ import pytest
 from recdash import jobs
 from recdash.eval.run import RunSpec, run_evaluation
 from recdash.workspace import Workspace
-from tests.app_helpers import start_app
+from tests.app_helpers import labelled, start_app
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120  # one script run; the first builds the demo shop
 TRAIN_DEADLINE_S = 75  # the tiny run takes ~15 s on a laptop CPU
 TINY = {"Epochs": 1, "Max history length": 10, "Layers": 1}
 
-
-def labelled(elements, label: str):
-    """The one element of `elements` with this label."""
-    found = [e for e in elements if e.label == label]
-    assert len(found) == 1, f"{len(found)} elements labelled {label!r}"
-    return found[0]
 
 
 @pytest.fixture(scope="module")
