@@ -34,6 +34,7 @@ with st.sidebar:
         state.keep_valid_selection(names)
         st.selectbox("Dataset", names, key=state.DATASET,
                      help="the dataset every page works on")
+        state.remember_dataset()
     else:
         st.caption("No datasets yet.")
     st.caption(f"Workspace: `{root}`")

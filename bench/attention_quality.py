@@ -184,7 +184,7 @@ def cold_splits(ds: Dataset, share: float, seed: int) -> tuple[Split, Split, np.
 def cold_in_top(model: Recommender, split: Split, stage: Stage, cold: np.ndarray,
                 k: int = 50) -> float:
     """Mean number of cold items in the top k (seen items excluded), over the stage's users."""
-    from recdash.models.base import mask_seen_
+    from recdash.eval.evaluate import mask_seen_
 
     total = 0
     for lo in range(0, len(stage.users), 1024):

@@ -23,7 +23,7 @@ from common import (DEFAULT_DATASETS, PUBLIC_SETS, PublicSet, machine, markdown_
 from recdash.data.dataset import Dataset, prepare_public
 from recdash.data.splits import Split, make_split
 from recdash.eval.evaluate import evaluate
-from recdash.models import BASELINES
+from recdash.runs.registry import baseline
 from recdash.models.base import TrainData
 
 MODELS = ("pop", "pop-recent", "itemknn", "ease")
@@ -48,7 +48,7 @@ def split_of(ds: Dataset) -> Split:
 
 def run_model(name: str, split: Split, ds: Dataset) -> dict:
     """Fit one baseline and evaluate it on the test stage; metrics plus timings."""
-    model = BASELINES[name]()
+    model = baseline(name)
     start = time.perf_counter()
     model.fit(TrainData.from_split(split, ds.catalog))
     fit_s = time.perf_counter() - start

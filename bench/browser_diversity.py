@@ -2,9 +2,9 @@
 
 `streamlit run app.py` on 127.0.0.1 and Debian's headless Chromium (the browser tests' harness).
 ML-1M (5-core) is imported into a fresh workspace and EASE is evaluated on it (leave-one-out), so
-the page re-ranks 1,000 test shoppers' top-500 candidates. Each press of the Right arrow key on the
-MMR strength slider moves lambda by 0.05 (Left from 1.0 down to 0.5, then back with Right; the
-way back hits the page's cache): the 1,000 lists are re-ranked and scored, and both trade-off
+the page re-ranks 1,000 test shoppers' top-500 candidates. Each press of an arrow key on the
+MMR strength slider moves the strength (1 - lambda) by 0.05 (Right from 0, the relevance order, up
+to 0.5, then back with Left; the way back hits the page's cache): the 1,000 lists are re-ranked and scored, and both trade-off
 charts and the shopper's lists redraw. Timed inside the page from the key press to Streamlit's run
 having ended (the clock starts one browser round trip before the key press, so the figures are
 slightly high), and to the metrics row changing where the new setting's figures differ; median
@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import machine, markdown_table, require_datasets, summarise, write_json  # noqa: E402,I001
 from recdash.data.dataset import prepare_public  # noqa: E402
-from recdash.eval.run import RunSpec, run_evaluation  # noqa: E402
+from recdash.runs.spec import RunSpec
+from recdash.runs.train import run_evaluation  # noqa: E402
 from recdash.workspace import Workspace  # noqa: E402
 from tests.browser.harness import (CHROMIUM, CHROMIUM_FLAGS, Studio, missing_browser,  # noqa: E402
                                    open_page, pick_dataset, wait_idle)
@@ -77,9 +78,9 @@ def main() -> None:
             wait_idle(page)
             slider = page.locator('[data-testid="stSlider"]').first.get_by_role("slider")
             slider.focus()
-            slider.press("End")
+            slider.press("Home")  # strength 0: the relevance order
             wait_idle(page)
-            for key in ["ArrowLeft"] * args.moves + ["ArrowRight"] * args.moves:
+            for key in ["ArrowRight"] * args.moves + ["ArrowLeft"] * args.moves:
                 slider.focus()
                 page.evaluate(WATCH_JS)  # the clock starts just before the key press
                 slider.press(key)

@@ -28,7 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import machine, markdown_table, summarise, write_json
-from recdash.eval.run import RunSpec, run_evaluation
+from recdash.runs.spec import RunSpec
+from recdash.runs.train import run_evaluation
 from recdash.workspace import Workspace
 from tests.browser.harness import (
     Studio,
@@ -154,7 +155,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace(Path(tmp) / "ws")
         ws.ensure_demo()
-        run_evaluation(ws, RunSpec("demo", "attention", settings=QUICK))
+        run_evaluation(ws, RunSpec.build("demo", "attention", QUICK))
         loads: dict[str, list[float]] = {}
         with Studio(ws.root, Path(tmp) / "streamlit.log") as studio, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)

@@ -55,7 +55,7 @@ from recdash.eval.evaluate import evaluate
 from recdash.explain.attention import attention_view
 from recdash.explain.shapley import DEFAULT_PERMUTATIONS, explain_history
 from recdash.models.attention import AttentionRanker
-from recdash.models.base import mask_seen_
+from recdash.eval.evaluate import mask_seen_
 
 MAX_LEN = 50  # history length of the rankers (and so the most players)
 MIN_EVENTS = 5  # shoppers need this many training events to be sampled

@@ -85,13 +85,13 @@ def child_evaluate(workspace: Path, name: str) -> dict:
     """Fit one model (not timed), then time evaluate() and, as its peer, the scores alone."""
     from recdash.data.splits import make_split
     from recdash.eval.evaluate import evaluate
-    from recdash.models import BASELINES
+    from recdash.runs.registry import baseline
     from recdash.models.base import TrainData
     from recdash.workspace import Workspace
 
     ds = Workspace(workspace).load_dataset(DATASET)
     split = make_split(ds.interactions, ds.catalog, "loo", kcore=KCORE, candidates="interacted")
-    model = BASELINES[name]()
+    model = baseline(name)
     start = time.perf_counter()
     model.fit(TrainData.from_split(split, ds.catalog))
     fit = time.perf_counter() - start

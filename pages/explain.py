@@ -5,7 +5,6 @@ across many shoppers."""
 import streamlit as st
 
 from recdash import shopper
-from recdash.data import schema as S
 from recdash.explain import charts
 from ui import explain, frame, loaders, models, state
 from ui import runs as run_ui
@@ -18,22 +17,22 @@ name = loaders.require_dataset(root)
 run_id = run_ui.pick_run(run_ui.require_runs(root, name), help=(
     "attention weights and item-side attributions need the attention ranker; SHAP over the "
     "history works for every model"))
-model, ds, _ = models.load_model(root, run_id)
-
 left, right = st.columns([1, 2])
 query = left.text_input("Shopper ID contains", placeholder="e.g. u00042")
-matches = shopper.search_users(ds.interactions[S.USER].unique(), query)
+matches = shopper.search_users(models.user_ids(root, name), query)
 if not matches:
     st.info("No shopper matches; try another part of an ID.")
     st.stop()
 user = right.selectbox("Shopper", matches)
-history = shopper.history_of(ds.interactions, user)
+history = models.stored_history(root, name, user)
+recs = models.stored_list(root, run_id, user, explain.K, True)
 edits = state.shopper_edits().get((run_id, user))
 if edits is not None and st.toggle("Use the history as edited on the Shopper page", True):
     history = edits
-st.caption(f"{len(history):,} events in the history, newest last.")
+    recs = models.history_list(root, run_id, history, explain.K, True)
+st.caption(f"{len(history):,} events in the history.")
 
-explain.panel(root, run_id, history, key=f"explain-{run_id}-{user}")
+explain.panel(root, run_id, history, recs, key=f"explain-{run_id}-{user}")
 
 st.divider()
 st.header("Across shoppers")

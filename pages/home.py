@@ -3,7 +3,10 @@
 
 import streamlit as st
 
+from recdash.runs import jobs
+from recdash.workspace import Workspace
 from ui import frame, loaders, state
+from ui import jobs as job_ui
 from ui.report import show_headline, show_report
 
 frame.ensure_frame()
@@ -26,6 +29,11 @@ root = state.workspace_root()
 table = loaders.dataset_table(root)
 
 st.title("Welcome to recdash")
+name = state.selected_dataset(table["name"].tolist())
+if name is not None:
+    queue = jobs.status(Workspace(root))
+    if ((queue["dataset"] == name) & queue["status"].isin(job_ui.ACTIVE)).any():
+        job_ui.first_models_panel(root, name)
 st.markdown(WELCOME)
 
 st.subheader("Datasets in this workspace")
@@ -36,7 +44,6 @@ st.dataframe(table, hide_index=True, column_config={
     "created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm z"),
 })
 
-name = state.selected_dataset(table["name"].tolist())
 if name is None:
     st.info("The workspace has no dataset yet.")
     st.stop()

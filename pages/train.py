@@ -3,30 +3,16 @@ watch it train (progress, loss and validation NDCG@10, live), cancel it, and see
 
 import streamlit as st
 
-from recdash.eval.run import RunSpec
+from recdash.data.demo import DEMO_NAME
+from recdash.errors import RecdashError
+from recdash.models.attention.config import AttentionSettings
+from recdash.runs.demo import QUICK_SETTINGS, quick_spec
+from recdash.runs.registry import MODELS
+from recdash.runs.spec import CANDIDATES, SPLITS, RunSpec
 from ui import frame, loaders, state
 from ui import jobs as job_ui
 
 frame.ensure_frame()
-
-MODELS = {  # the attention ranker first, then the baselines, strongest first
-    "attention": ("Attention ranker", (
-        "A transformer that reads the order of a shopper's views, carts and purchases, and "
-        "knows products by text, category, brand and price.")),
-    "ease": ("EASE", ("A linear item-to-item model solved in closed form: a strong, quick "
-                      "baseline for catalogs up to a few tens of thousands of items.")),
-    "itemknn": ("Item k-NN", ("Recommends items that shoppers often pair with the shopper's "
-                              "own items (cosine similarity).")),
-    "pop-recent": ("Recent best sellers", ("The most popular items of the last 30 days, the "
-                                           "same for everyone.")),
-    "pop": ("Best sellers", "The most popular items of all time, the same for everyone."),
-}
-# About a minute on a laptop CPU for the demo shop (25 s once its text embeddings are cached).
-QUICK_DEMO = {"epochs": 5, "max_len": 50, "dim": 32, "n_layers": 2, "text": True,
-              "max_minutes": 3.0}
-SPLITS = {"loo": "last event of each shopper (leave-one-out)",
-          "temporal": "last days of the log (temporal)"}
-CANDIDATES = {"catalog": "every catalog item", "interacted": "items with events only"}
 
 st.title("Train a model")
 root = state.workspace_root()
@@ -34,11 +20,12 @@ name = loaders.require_dataset(root)
 st.caption(f"Dataset: **{name}** (pick another in the sidebar). Training runs in the background: "
            "leave this page or close the browser, and come back later.")
 
-model = st.selectbox("Model", list(MODELS), format_func=lambda m: MODELS[m][0])
-st.caption(MODELS[model][1])
+model = st.selectbox("Model", list(MODELS), format_func=lambda m: MODELS[m].label)
+kind = MODELS[model]
+st.caption(kind.description)
 
 settings: dict = {}
-if model == "attention":
+if kind.config is AttentionSettings:
     left, middle, right = st.columns(3)
     settings["epochs"] = left.number_input(
         "Epochs", 1, 1000, 30, help="passes over the shoppers at most; training stops earlier "
@@ -55,7 +42,7 @@ if model == "attention":
         "(a sentence model encodes them once per dataset)")
 
 with st.expander("Advanced"):
-    if model == "attention":
+    if kind.config is AttentionSettings:
         left, middle, right = st.columns(3)
         settings["batch_size"] = left.select_slider("Batch size", [32, 64, 128, 256, 512], 128)
         settings["lr"] = middle.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
@@ -74,7 +61,7 @@ with st.expander("Advanced"):
 
 gpu = job_ui.gpu()
 device = "cpu"
-if model != "attention":
+if not kind.uses_gpu:
     st.caption("Device: CPU (the baselines do not use a GPU).")
 elif gpu is None:
     st.caption("Device: CPU")
@@ -82,15 +69,26 @@ else:
     device = st.radio("Device", ["cuda", "cpu"], horizontal=True, format_func=lambda d: (
         f"GPU: {gpu[0]} ({gpu[1]:.0f} GiB)" if d == "cuda" else "CPU"))
 
+def submit(build) -> None:
+    """Build the spec (its values are checked here, on the page) and queue the job."""
+    try:
+        spec = build()
+    except RecdashError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    job_ui.submit(root, spec)
+
+
 start, quick = st.columns(2)
 if start.button("Start", type="primary", icon=":material/play_arrow:", width="stretch"):
-    job_ui.submit(root, RunSpec(name, model, split=split, candidates=candidates,
-                                device=device, settings=settings))
-if quick.button("Quick demo model", icon=":material/bolt:", width="stretch",
-                help="the attention ranker with small settings (5 epochs, history 50, hidden "
-                     "size 32): about a minute on a laptop CPU for the demo shop"):
-    job_ui.submit(root, RunSpec(name, "attention", split=split, candidates=candidates,
-                                device=device if model == "attention" else "auto",
-                                settings=QUICK_DEMO))
+    submit(lambda: RunSpec.build(name, model, settings, split=split, candidates=candidates,
+                                 device=device))
+if name == DEMO_NAME and quick.button(
+        "Quick demo model", icon=":material/bolt:", width="stretch",
+        help=f"the attention ranker with small settings ({QUICK_SETTINGS['epochs']} epochs, "
+             f"history {QUICK_SETTINGS['max_len']}, hidden size {QUICK_SETTINGS['dim']}): "
+             "about a minute on a laptop CPU for the demo shop"):
+    submit(lambda: quick_spec(name, device if kind.uses_gpu else "auto", split=split,
+                              candidates=candidates))
 
 job_ui.jobs_panel(root, name)  # also marks jobs that died with an earlier studio failed

@@ -13,16 +13,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from tqdm import tqdm
 
 from recdash.data import schema as S
 from recdash.errors import RecdashError
 
 EXIT_INVALID = 1
-# recdash.eval.run.MODELS, spelled out so that `--help` need not import torch.
-MODEL_NAMES = ("pop", "pop-recent", "itemknn", "ease", "attention")
 
 
 class _Bar:
@@ -133,13 +129,19 @@ def _settings(args: argparse.Namespace) -> dict:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from recdash.eval.run import RunSpec, run_evaluation
+    from recdash.runs.spec import RunSpec
+    from recdash.runs.train import run_evaluation
 
     ws = _workspace(args)
     if args.data == "demo":
         ws.ensure_demo()
-    spec = RunSpec(args.data, args.model, args.split, tuple(args.k), not args.keep_seen,
-                   args.candidates, args.kcore, getattr(args, "device", "auto"), _settings(args))
+    if args.model != "attention" and _settings(args):
+        raise RecdashError(f"{', '.join(sorted(_settings(args)))}: settings of the attention "
+                           f"ranker, not of {args.model}; drop them or use --model attention")
+    spec = RunSpec.build(args.data, args.model, _settings(args), split=args.split,
+                         ks=tuple(args.k), exclude_seen=not args.keep_seen,
+                         candidates=args.candidates, kcore=args.kcore,
+                         device=getattr(args, "device", "auto"))
     bar = _Bar(f"{args.model} on {args.data}", not args.json)
     try:
         run_id, result = run_evaluation(ws, spec, progress=bar)
@@ -153,24 +155,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from recdash.eval.run import load_run, recommend_user
+    from recdash.runs.load import load_run
 
     ws = _workspace(args)
-    model, ds, split = load_run(ws, args.run, device=args.device)
-    recs = recommend_user(model, ds, split, args.user, args.k)
+    service = load_run(ws, args.run, device=args.device)
+    rerank = None
     if args.rerank:
         from dataclasses import replace
 
         from recdash.rerank.presets import get_preset
-        from recdash.rerank.run import rerank_ranked, run_context
+        from recdash.rerank.run import reranker, run_context
 
         setting = replace(get_preset(ws, args.rerank), k=args.k)
-        rc = run_context(ws, args.run)
-        pool = recommend_user(rc.model, ds, split, args.user, max(args.k, 200))
-        pos = pd.Index(split.users).get_indexer([args.user])[0]
-        history = split.sequences.select_context(np.array([pos]))[0][0] if pos >= 0 else None
-        recs = rerank_ranked(pool, setting, rc, {args.user: history})
-    known = args.user in set(split.users)
+        rerank = reranker(setting, run_context(service, ws))
+    recs = service.recommend_users([args.user], args.k, rerank=rerank)
+    known = service.knows(args.user)
     note = "" if known else " (unknown user: most popular items)"
     def name(r) -> str:
         return r["title"] if isinstance(r["title"], str) else r[S.ITEM]
@@ -224,7 +223,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from recdash import jobs
+    from recdash.runs import jobs
 
     ws = _workspace(args)
     if args.cancel:
@@ -243,6 +242,8 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from recdash.runs.registry import MODELS
+
     parser = argparse.ArgumentParser(prog="recdash", description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", help="workspace folder (default: $RECDASH_WORKSPACE or "
                         "./workspace)")
@@ -288,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = add(name, help_)
         p.add_argument("--data", required=True, help="dataset name ('demo' = the demo shop)")
         p.add_argument("--model", required=name == "evaluate", default="attention",
-                       choices=MODEL_NAMES)
+                       choices=list(MODELS))
         p.add_argument("--split", choices=("loo", "temporal"), default="loo")
         p.add_argument("--k", type=int, nargs="+", default=[10, 20, 50])
         p.add_argument("--keep-seen", action="store_true", help="do not exclude history items")

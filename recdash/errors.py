@@ -48,3 +48,17 @@ class NotFittedError(RecdashError):
 
 class CapacityError(RecdashError):
     """A model refuses a problem too large for it, naming the limit and what to use instead."""
+
+
+class SettingError(RecdashError):
+    """A setting of a run (a model's or training's config, the split, the dataset) is invalid.
+
+    Attributes:
+        field: the setting's name, as `Config.field` (e.g. "TrainConfig.lr").
+        value: the value given.
+        rule: what a valid value looks like, and so how to fix it.
+    """
+
+    def __init__(self, field: str, value: object, rule: str) -> None:
+        self.field, self.value, self.rule = field, value, rule
+        super().__init__(f"setting {field} = {value!r} is not valid: {rule}")

@@ -13,18 +13,15 @@ import io
 import json
 import os
 import uuid
-from collections.abc import Callable
-from dataclasses import fields
 
-import numpy as np
 import pandas as pd
 
 from recdash.data import schema as S
 from recdash.errors import RecdashError
 from recdash.eval.protocol import Protocol
+from recdash.progress import Progress
 from recdash.workspace import Workspace
 
-Progress = Callable[[float, str], None]
 
 HEADLINE = ("NDCG@10", "HR@10", "Coverage@10")  # the numbers a run is summarised by
 ACCURACY = ("NDCG", "HR", "Recall", "MRR")  # metric families that score hits on the target
@@ -35,7 +32,6 @@ LONG_COLUMNS = ("run_id", "run", "model", "badge", "segment", "metric", "value")
 EXPORT_COLUMNS = (S.USER, "rank", S.ITEM, S.TITLE, S.CATEGORY, "score")
 EXPORT_FORMATS = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 EXPORT_BATCH = 1024  # users scored per step of an export
-RERANK_CANDIDATES = 200  # each user's top candidates a preset re-ranks in an export
 
 
 def protocol_of(text: str) -> Protocol | None:
@@ -44,28 +40,18 @@ def protocol_of(text: str) -> Protocol | None:
     return Protocol.from_dict(data) if data.get("split") else None
 
 
-def _setting_defaults() -> dict:
-    from recdash.models.attention import AttentionConfig, TrainConfig
-
-    return {**{f.name: f.default for f in fields(AttentionConfig)},
-            **{f.name: f.default for f in fields(TrainConfig)}, "text": True}
-
-
 def settings_summary(params: str) -> str:
-    """A run's settings in a few words, from its stored params JSON, e.g. 'epochs 5, dim 32'.
+    """A run's settings in a few words, from its stored params JSON, e.g. 'epochs 5, dim 32'
+    (`RunSpec.summary`: what differs from the model's defaults); "?" when they cannot be read."""
+    from recdash.runs.spec import RunSpec
 
-    Shows the attention ranker's settings that differ from their defaults, and a split or
-    candidates other than the default ones.
-    """
-    spec = json.loads(params or "{}").get("spec", {})
-    defaults = _setting_defaults() if spec.get("settings") else {}
-    parts = [f"{k} {'on' if v is True else 'off' if v is False else v}"
-             for k, v in spec.get("settings", {}).items() if defaults.get(k, object()) != v]
-    if spec.get("split", "loo") != "loo":
-        parts.append(f"{spec['split']} split")
-    if spec.get("candidates", "catalog") != "catalog":
-        parts.append(f"{spec['candidates']} candidates")
-    return ", ".join(parts) or "defaults"
+    spec = json.loads(params or "{}").get("spec")
+    if not spec:
+        return "defaults"
+    try:
+        return RunSpec.from_dict(spec).summary()
+    except RecdashError:
+        return "? (settings of an unknown form)"
 
 
 def runs_table(ws: Workspace, dataset: str, statuses: tuple[str, ...] | None = ("finished",)
@@ -162,7 +148,7 @@ def segment_users(long: pd.DataFrame) -> pd.Series:
 
 
 def progress_summary(events: list[dict]) -> dict:
-    """Where a training job stands, from its events (see `recdash.jobs.events`).
+    """Where a training job stands, from its events (see `recdash.runs.jobs.events`).
 
     Returns:
         epoch (completed epochs), epochs, items_per_s, eta_s, loss, best_ndcg; None for a value
@@ -179,9 +165,9 @@ def recommendations_for_all(ws: Workspace, run_id: str, k: int = 10,
                             progress: Progress | None = None,
                             preset: str | None = None) -> pd.DataFrame:
     """Top-k for every user of a finished run, from each user's whole history (training,
-    validation and test events: what the shop would show them next).
+    validation and test events: what the shop would show them next), through the serving path.
 
-    Scored once and kept in the run's folder (`recommendations-top<k>.parquet`).
+    Scored once and kept in the run's folder (`recommendations-top<k>[-preset].parquet`).
 
     Args:
         ws: the workspace.
@@ -198,16 +184,15 @@ def recommendations_for_all(ws: Workspace, run_id: str, k: int = 10,
     Raises:
         RecdashError: an unknown or unfinished run, or a k out of range.
     """
-    from recdash.eval.run import load_run
+    from recdash.recommend import check_k
+    from recdash.runs.load import load_run
 
-    if not 1 <= k <= 1000:
-        raise RecdashError(f"k={k} is out of range: ask for 1 to 1000 recommendations per user")
-    setting = rc = None
+    check_k(k)
+    setting = None
     if preset is not None:
         from dataclasses import replace
 
         from recdash.rerank.presets import get_preset
-        from recdash.rerank.run import run_context
 
         setting = replace(get_preset(ws, preset), k=k)  # checks the name: safe in a file name
     path = ws.run_dir(run_id) / export_name(k, preset)
@@ -215,35 +200,27 @@ def recommendations_for_all(ws: Workspace, run_id: str, k: int = 10,
         return pd.read_parquet(path)
     report = progress or (lambda f, m: None)
     report(0.0, "loading the model")
-    if setting is not None:
-        rc = run_context(ws, run_id)
-        model, ds, split = rc.model, rc.dataset, rc.split
-    else:
-        model, ds, split = load_run(ws, run_id)
-    spec = json.loads(ws.runs(ds.name).set_index("id").at[run_id, "params"])["spec"]
-    parts, n = [], len(split.users)
-    for lo in range(0, n, EXPORT_BATCH):
-        rows = np.arange(lo, min(lo + EXPORT_BATCH, n))
-        items, events, times = split.sequences.select_context(rows)
-        if setting is None:
-            parts.append(model.rank(split.users[rows], items, events, times, k,
-                                    exclude_seen=spec["exclude_seen"]))
-            continue
-        pool = model.rank(split.users[rows], items, events, times,
-                          max(k, RERANK_CANDIDATES), exclude_seen=spec["exclude_seen"])
-        from recdash.rerank.run import rerank_ranked
+    return write_export(ws, load_run(ws, run_id), k, setting, path, report)
 
-        parts.append(rerank_ranked(pool, setting, rc, dict(zip(split.users[rows], items))))
-        report((rows[-1] + 1) / n, f"scored {rows[-1] + 1:,} of {n:,} users")
+
+def write_export(ws: Workspace, service, k: int, setting, path, progress: Progress
+                 ) -> pd.DataFrame:
+    """Score every stored shopper of a loaded run (`Service`) and write the table to `path`
+    atomically; `setting` re-ranks (None: the model's order)."""
+    rerank = None
+    if setting is not None:
+        from recdash.rerank.run import reranker, run_context
+
+        rerank = reranker(setting, run_context(service, ws))
+    parts = list(service.recommend_all(k, rerank=rerank, batch=EXPORT_BATCH,
+                                       progress=progress))
     recs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=[S.USER, "rank", S.ITEM, "score"])
-    catalog = ds.catalog.drop_duplicates(S.ITEM).set_index(S.ITEM).reindex(
-        columns=[S.TITLE, S.CATEGORY])
-    out = recs.join(catalog, on=S.ITEM)[list(EXPORT_COLUMNS)]
+        columns=list(EXPORT_COLUMNS))
+    out = recs[list(EXPORT_COLUMNS)]
     tmp = path.with_name(f".tmp-{uuid.uuid4().hex}.parquet")
     out.to_parquet(tmp, index=False)
     os.replace(tmp, path)  # a half-written file is never read as the export
-    report(1.0, f"{n:,} users scored")
+    progress(1.0, f"{len(service.split.users):,} users scored")
     return pd.read_parquet(path)  # the same types as every later read
 
 

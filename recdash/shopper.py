@@ -1,27 +1,24 @@
 """One shopper up close: who is interesting to look at, their history, what a model recommends
 from it, and how the list changes when the history is edited ("what if they had also bought X?").
 
-The studio's Shopper page draws these; every function is pure pandas/NumPy on a dataset's tables
-and a fitted `Recommender`, so a notebook gets the same answers. A history is a small frame of
-events (item_id, event_type, timestamp), oldest first; edits return a new frame and never change
-the one they were given.
+The studio's Shopper page draws these; every function is pure pandas/NumPy on a dataset's tables,
+so a notebook gets the same answers. A history is a small frame of events (item_id, event_type,
+timestamp), oldest first; edits return a new frame and never change the one they were given. The
+lists themselves come from the serving path (`recdash.recommend.Service.recommend_frame`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from recdash.data import schema as S
-from recdash.data.dataset import Dataset
+from recdash.data.dataset import by_item
 from recdash.errors import RecdashError
-from recdash.models.base import Recommender
 
 HISTORY_COLUMNS = (S.TIME, S.ITEM, S.EVENT)
 TIMELINE_COLUMNS = (S.TIME, S.TITLE, S.CATEGORY, S.EVENT, S.ITEM)
-RECOMMENDATION_COLUMNS = ("rank", S.ITEM, S.TITLE, S.CATEGORY, S.PRICE, "score")
 INTERESTING = {  # list name -> what it holds
     "long history": "the shoppers with the most events",
     "cold start": "the shoppers with the fewest events",
@@ -157,72 +154,15 @@ def remove_event(history: pd.DataFrame, position: int) -> pd.DataFrame:
 
 def timeline(history: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
     """The history with product titles and categories, oldest first (TIMELINE_COLUMNS)."""
-    cat = catalog.drop_duplicates(S.ITEM).set_index(S.ITEM)[[S.TITLE, S.CATEGORY]]
+    cat = by_item(catalog).reindex(columns=[S.TITLE, S.CATEGORY])
     return history.join(cat, on=S.ITEM)[list(TIMELINE_COLUMNS)]
-
-
-def encode_history(model: Recommender, item_ids: Sequence[object], event_types: Sequence[str],
-                   times: Sequence[object]
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(internal indices, event codes, epoch seconds, kept) of a history in the shop's terms:
-    events whose items the model does not know are dropped (as `Recommender.encode_items`
-    drops them); `kept` marks, per event given, whether it is in the result."""
-    ids = list(item_ids)
-    if not (len(ids) == len(event_types) == len(times)):
-        raise RecdashError(f"item_ids, event_types and times differ in length "
-                           f"({len(ids)}, {len(event_types)}, {len(times)}); pass one per event")
-    codes = model.encode_items(ids)
-    if len(codes) == len(ids):
-        keep = np.ones(len(ids), dtype=bool)
-    else:  # some items are unknown: find which, once per distinct item
-        known = {i for i in dict.fromkeys(ids) if len(model.encode_items([i]))}
-        keep = np.array([i in known for i in ids], dtype=bool)
-    events = pd.Categorical(list(event_types), categories=S.EVENT_TYPES).codes
-    events = np.where(events < 0, 0, events).astype(np.int8)[keep]  # unknown labels: views
-    stamps = pd.to_datetime(pd.Series(list(times), dtype=object), utc=True)
-    secs = np.where(stamps.notna(), stamps.to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9,
-                    np.nan).astype(np.float64)[keep]
-    return codes, events, secs, keep
-
-
-def recommend_for_history(model: Recommender, dataset: Dataset, item_ids: Sequence[object],
-                          event_types: Sequence[str], times: Sequence[object], k: int = 10,
-                          exclude_seen: bool = True) -> pd.DataFrame:
-    """Top-k for one history given as the shop's IDs, with product details.
-
-    Args:
-        model: a fitted recommender.
-        dataset: the dataset whose catalog names the items.
-        item_ids: the history's item IDs, oldest first (items the model does not know are
-            ignored; an empty history gets the most popular items).
-        event_types: one of schema.EVENT_TYPES per event.
-        times: one timestamp per event (NaT/None where unknown).
-        k: list length.
-        exclude_seen: leave the history's items out of the list.
-
-    Returns:
-        RECOMMENDATION_COLUMNS: rank (1-based), item_id, title, category, price, score.
-    """
-    items, events, secs, _ = encode_history(model, item_ids, event_types, times)
-    recs = model.rank(["shopper"], [items], [events], [secs], k=k, exclude_seen=exclude_seen)
-    cat = dataset.catalog.drop_duplicates(S.ITEM).set_index(S.ITEM)
-    cat = cat.reindex(columns=[S.TITLE, S.CATEGORY, S.PRICE])
-    return recs.join(cat, on=S.ITEM)[list(RECOMMENDATION_COLUMNS)]
-
-
-def recommend_for_frame(model: Recommender, dataset: Dataset, history: pd.DataFrame,
-                        k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
-    """`recommend_for_history` for a history frame (HISTORY_COLUMNS)."""
-    return recommend_for_history(model, dataset, history[S.ITEM].tolist(),
-                                 history[S.EVENT].tolist(), history[S.TIME].tolist(), k,
-                                 exclude_seen)
 
 
 def diff_recommendations(original: pd.DataFrame, edited: pd.DataFrame) -> pd.DataFrame:
     """The edited list, each row marked against the original list.
 
     Args:
-        original: a `recommend_for_history` result before the edit.
+        original: a `Service.recommend_frame` list before the edit.
         edited: one after it.
 
     Returns:

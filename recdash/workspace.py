@@ -85,11 +85,12 @@ class Workspace:
         self.root = resolve_root(root)
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "datasets").mkdir(exist_ok=True)
-        with self._db() as db:
+        with self.connect() as db:
             db.executescript(_SCHEMA)
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection to the catalog (WAL, foreign keys, a 30 s busy timeout), closed after."""
         db = sqlite3.connect(self.root / "catalog.sqlite", timeout=30, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -101,11 +102,11 @@ class Workspace:
 
     # Datasets -------------------------------------------------------------------------------
     def dataset_names(self) -> list[str]:
-        with self._db() as db:
+        with self.connect() as db:
             return [r[0] for r in db.execute("SELECT name FROM datasets ORDER BY created")]
 
     def datasets(self) -> list[DatasetInfo]:
-        with self._db() as db:
+        with self.connect() as db:
             rows = db.execute("SELECT name, created, stats, source FROM datasets ORDER BY created")
             return [DatasetInfo(n, c, json.loads(s), src) for n, c, s, src in rows]
 
@@ -137,7 +138,7 @@ class Workspace:
                 final.rename(old)
             tmp.rename(final)
             try:
-                with self._db() as db:
+                with self.connect() as db:
                     db.execute("INSERT OR REPLACE INTO datasets VALUES (?, ?, ?, ?, ?, ?)",
                                (ds.name, time.time(), ds.name, json.dumps(ds.report.stats),
                                 ds.report.to_json(), source))
@@ -155,7 +156,7 @@ class Workspace:
 
     def dataset_report(self, name: str) -> ValidationReport:
         """A stored dataset's validation report, read from the catalog without its tables."""
-        with self._db() as db:
+        with self.connect() as db:
             row = db.execute("SELECT report FROM datasets WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise RecdashError(f"no dataset named '{name}' in {self.root}")
@@ -163,7 +164,7 @@ class Workspace:
 
     def load_dataset(self, name: str) -> Dataset:
         """The stored dataset; raises RecdashError naming the stored datasets if unknown."""
-        with self._db() as db:
+        with self.connect() as db:
             row = db.execute("SELECT folder, report FROM datasets WHERE name = ?",
                              (name,)).fetchone()
         if row is None:
@@ -178,7 +179,7 @@ class Workspace:
     def delete_dataset(self, name: str) -> None:
         """Remove a dataset's files and catalog rows (its runs and metrics too)."""
         check_name(name)
-        with self._db() as db:
+        with self.connect() as db:
             run_ids = [r[0] for r in db.execute("SELECT id FROM runs WHERE dataset = ?", (name,))]
             db.execute("DELETE FROM datasets WHERE name = ?", (name,))
             db.execute("DELETE FROM runs WHERE dataset = ?", (name,))
@@ -213,7 +214,7 @@ class Workspace:
     # Runs and metrics -----------------------------------------------------------------------
     def create_run(self, dataset: str, model: str, params: dict, protocol: dict) -> str:
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{model}-{uuid.uuid4().hex[:6]}"
-        with self._db() as db:
+        with self.connect() as db:
             db.execute("INSERT INTO runs (id, dataset, model, params, protocol, status, created)"
                        " VALUES (?, ?, ?, ?, ?, 'running', ?)",
                        (run_id, dataset, model, json.dumps(params), json.dumps(protocol),
@@ -233,17 +234,17 @@ class Workspace:
         return path
 
     def set_run_params(self, run_id: str, params: dict) -> None:
-        with self._db() as db:
+        with self.connect() as db:
             db.execute("UPDATE runs SET params = ? WHERE id = ?", (json.dumps(params), run_id))
 
     def set_run_protocol(self, run_id: str, protocol: dict) -> None:
-        with self._db() as db:
+        with self.connect() as db:
             db.execute("UPDATE runs SET protocol = ? WHERE id = ?", (json.dumps(protocol), run_id))
 
     def finish_run(self, run_id: str, metrics: dict[str, dict[str, float]],
                    status: str = "finished", message: str = "") -> None:
         """Record a run's end and its metrics ({segment: {metric: value}}) in one transaction."""
-        with self._db() as db:
+        with self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             db.executemany("INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?)",
                            [(run_id, seg, k, float(v)) for seg, vals in metrics.items()
@@ -255,11 +256,11 @@ class Workspace:
     def runs(self, dataset: str | None = None) -> pd.DataFrame:
         query = "SELECT * FROM runs" + (" WHERE dataset = ?" if dataset else "") + \
             " ORDER BY created"
-        with self._db() as db:
+        with self.connect() as db:
             return pd.read_sql_query(query, db, params=(dataset,) if dataset else ())
 
     def metrics(self, run_id: str) -> dict[str, dict[str, float]]:
-        with self._db() as db:
+        with self.connect() as db:
             rows = db.execute("SELECT segment, name, value FROM metrics WHERE run_id = ?",
                               (run_id,)).fetchall()
         out: dict[str, dict[str, float]] = {}
@@ -267,71 +268,13 @@ class Workspace:
             out.setdefault(seg, {})[name] = value
         return out
 
-    # Jobs -----------------------------------------------------------------------------------
-    # The rows behind recdash.jobs (background training); the scheduling rules live there.
-    _JOB_FIELDS = ("status", "run_id", "started", "finished", "pid", "heartbeat", "fraction",
-                   "message")
-
-    def add_job(self, job_id: str, spec: str, device: str) -> None:
-        """Queue a job: spec is the RunSpec as JSON, device "gpu" or "cpu"."""
-        with self._db() as db:
-            db.execute("INSERT INTO jobs (id, spec, device, status, created) "
-                       "VALUES (?, ?, ?, 'queued', ?)", (job_id, spec, device, time.time()))
-
-    def update_job(self, job_id: str, when: str | None = None, **values) -> bool:
-        """Set a job's fields (status, pid, ...); with `when`, only if its status is that one.
-
-        Returns whether the row changed (False: unknown job, or its status was not `when`).
-        """
-        unknown = set(values) - set(self._JOB_FIELDS)
-        if unknown:
-            raise ValueError(f"jobs have no field(s) {sorted(unknown)}")
-        sets = ", ".join(f"{k} = ?" for k in values)
-        query = f"UPDATE jobs SET {sets} WHERE id = ?" + (" AND status = ?" if when else "")
-        with self._db() as db:
-            cur = db.execute(query, (*values.values(), job_id, *([when] if when else [])))
-            return cur.rowcount > 0
-
-    def job_rows(self, job_id: str | None = None) -> list[dict]:
-        """Job rows as dicts, oldest first (queue order); one job's when job_id is given."""
-        query = "SELECT * FROM jobs" + (" WHERE id = ?" if job_id else "") + \
-            " ORDER BY created, rowid"
-        with self._db() as db:
-            cur = db.execute(query, (job_id,) if job_id else ())
-            names = [c[0] for c in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
-
-    def claim_job(self, device: str) -> str | None:
-        """Mark the oldest queued job of `device` running, unless one is running there already.
-
-        One transaction, so two processes never start two jobs on the same device. Returns the
-        claimed job's id, or None.
-        """
-        with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                busy = db.execute("SELECT 1 FROM jobs WHERE device = ? AND status = 'running'",
-                                  (device,)).fetchone()
-                row = None if busy else db.execute(
-                    "SELECT id FROM jobs WHERE device = ? AND status = 'queued' "
-                    "ORDER BY created, rowid LIMIT 1", (device,)).fetchone()
-                if row is not None:
-                    now = time.time()
-                    db.execute("UPDATE jobs SET status = 'running', started = ?, heartbeat = ? "
-                               "WHERE id = ?", (now, now, row[0]))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        return row[0] if row is not None else None
-
     def end_run(self, run_id: str, status: str, message: str, was: str = "running") -> bool:
         """Set a run's final status and message if its status is still `was` (by default: a
         run whose process ended without closing it).
 
         Returns whether the run changed.
         """
-        with self._db() as db:
+        with self.connect() as db:
             cur = db.execute("UPDATE runs SET status = ?, finished = ?, message = ? "
                              "WHERE id = ? AND status = ?",
                              (status, time.time(), message, run_id, was))
@@ -352,7 +295,7 @@ class Workspace:
         if new == old:
             return
         src, dst = self.root / "datasets" / old, self.root / "datasets" / new
-        with self._db() as db:
+        with self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 row = db.execute("SELECT folder FROM datasets WHERE name = ?", (old,)).fetchone()

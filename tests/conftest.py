@@ -10,6 +10,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = Path(os.environ.get("RECDASH_DATASETS", ROOT.parent / "shared" / "datasets"))
 
+# The studio trains the demo shop by itself on first start; tests start many fresh studios and
+# opt in where they check that.
+os.environ.setdefault("RECDASH_FIRST_START_TRAINING", "0")
+
 
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):

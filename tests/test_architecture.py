@@ -37,7 +37,8 @@ def test_engine_imports_without_studio_packages():
         "        if name.split('.')[0] in ('streamlit', 'plotly', 'shap'):\n"
         "            raise ImportError('blocked ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import recdash.cli, recdash.workspace, recdash.eval.run, recdash.models\n"
+        "import recdash.cli, recdash.workspace, recdash.runs.train, recdash.runs.jobs, recdash.models\n"
+        "import recdash.runs.load, recdash.recommend\n"
         "import recdash.data.dataset, recdash.data.demo\n"
         "print('ok')\n"
     )

@@ -71,10 +71,12 @@ def test_public_import_via_cli(tmp_path):
     assert json.loads(out.stdout)["report"]["stats"]["events"] == 59427
 
 
-def test_cli_model_choices_are_the_models():
-    from recdash.cli import MODEL_NAMES
-    from recdash.eval.run import MODELS
-    assert tuple(MODELS) == MODEL_NAMES
+def test_cli_model_choices_are_the_registry():
+    from recdash.cli import build_parser
+    from recdash.runs.registry import MODELS
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    model = next(a for a in train._actions if a.dest == "model")
+    assert list(model.choices) == list(MODELS)
 
 
 def test_train_then_recommend_with_the_attention_ranker(tmp_path):

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recdash import jobs
+from recdash.runs import jobs, queue
 from recdash.cli import main
 from recdash.data import schema as S
 from recdash.data.dataset import prepare_dataset
 from recdash.errors import RecdashError
-from recdash.eval.run import RunSpec
+from recdash.runs.spec import RunSpec
 from recdash.models.attention.checkpoint import find_checkpoint
 
 TIMEOUT = 120  # seconds a job may take before the test fails instead of hanging
@@ -34,7 +34,7 @@ def ws(workspace):
     assert ds is not None, report.format()
     workspace.save_dataset(ds)
     yield workspace
-    for row in workspace.job_rows():  # never leave a training process behind a failed test
+    for row in queue.rows(workspace):  # never leave a training process behind a failed test
         if row["status"] == "running" and row["pid"]:
             try:
                 os.killpg(row["pid"], signal.SIGKILL)
@@ -43,7 +43,7 @@ def ws(workspace):
 
 
 def _spec(model="pop", **settings) -> RunSpec:
-    return RunSpec("tiny", model, ks=(10,), device="cpu", settings=settings)
+    return RunSpec.build("tiny", model, settings, ks=(10,), device="cpu")
 
 
 def _wait(ws, job_id, until, what: str) -> jobs.Job:
@@ -98,11 +98,29 @@ def test_one_job_per_device_the_next_starts_when_it_ends(ws):
 
 def test_queued_jobs_wait_per_device_in_creation_order(workspace):
     for job_id, device in (("g1", "gpu"), ("c1", "cpu"), ("c2", "cpu"), ("g2", "gpu")):
-        workspace.add_job(job_id, "{}", device)
-    assert [workspace.claim_job(d) for d in ("gpu", "cpu", "cpu", "gpu")] == \
+        queue.add(workspace, job_id, "{}", device)
+    assert [queue.claim(workspace, d) for d in ("gpu", "cpu", "cpu", "gpu")] == \
         ["g1", "c1", None, None]
-    workspace.update_job("c1", status="finished")
-    assert workspace.claim_job("cpu") == "c2"
+    queue.update(workspace, "c1", status="finished")
+    assert queue.claim(workspace, "cpu") == "c2"
+
+
+def test_lanes_keep_baselines_apart_from_long_training():
+    assert jobs.lane_of(RunSpec("tiny", "ease")) == "short"
+    assert jobs.lane_of(RunSpec("tiny", "pop", device="cuda")) == "short"
+    assert jobs.lane_of(RunSpec("tiny", "attention", device="cpu")) == "cpu"
+    assert jobs.lane_of(RunSpec("tiny", "attention", device="cuda")) == "gpu"
+
+
+@pytest.mark.slow
+def test_a_baseline_never_waits_behind_a_training_job(ws):
+    long = jobs.submit(ws, _spec("attention", epochs=500, patience=500, **TINY))
+    _has_epoch(ws, long)
+    quick = jobs.submit(ws, _spec("ease"))
+    assert _ended(ws, quick).status == "finished"
+    assert jobs.get(ws, long).status == "running"  # still training: the baseline did not wait
+    jobs.cancel(ws, long)
+    assert _ended(ws, long).status == "cancelled"
 
 
 @pytest.mark.slow
@@ -150,10 +168,10 @@ def test_refresh_marks_a_killed_job_failed_and_starts_the_next(ws):
 
 def test_a_job_whose_launcher_died_is_failed_once_its_heartbeat_is_stale(workspace):
     spec = json.dumps({"dataset": "tiny", "model": "pop", "ks": [10]})
-    workspace.add_job("orphan", spec, "cpu")
-    workspace.claim_job("cpu")  # claimed, but no process was ever started
+    queue.add(workspace, "orphan", spec, "cpu")
+    queue.claim(workspace, "cpu")  # claimed, but no process was ever started
     assert jobs.refresh(workspace) == []
-    workspace.update_job("orphan", heartbeat=time.time() - jobs.STALE_S - 1)
+    queue.update(workspace, "orphan", heartbeat=time.time() - jobs.STALE_S - 1)
     assert jobs.refresh(workspace) == ["orphan"]
     assert "it never started" in jobs.get(workspace, "orphan").message
 
@@ -169,7 +187,7 @@ def test_events_leave_a_half_written_last_line_for_later(workspace):
 def test_submit_refuses_an_unknown_dataset_or_model(ws):
     with pytest.raises(RecdashError, match="no dataset named 'nope'"):
         jobs.submit(ws, RunSpec("nope", "pop"))
-    with pytest.raises(RecdashError, match="unknown model 'bert'"):
+    with pytest.raises(RecdashError, match="RunSpec.model = 'bert' is not valid: choose one of"):
         jobs.submit(ws, RunSpec("tiny", "bert"))
     assert jobs.status(ws).empty
     with pytest.raises(RecdashError, match="no job 'x1'"):
@@ -195,10 +213,10 @@ def test_a_job_outlives_the_process_that_started_it(ws):
     import sys
 
     from tests.conftest import ROOT
-    code = ("import sys\nfrom recdash import jobs\nfrom recdash.eval.run import RunSpec\n"
+    code = ("import sys\nfrom recdash.runs import jobs\nfrom recdash.runs.spec import RunSpec\n"
             "from recdash.workspace import Workspace\n"
-            "spec = RunSpec('tiny', 'attention', ks=(10,), device='cpu', settings=dict("
-            "max_len=10, dim=16, text=False, batch_size=8, epochs=8, patience=99))\n"
+            "spec = RunSpec.build('tiny', 'attention', dict(max_len=10, dim=16, text=False, "
+            "batch_size=8, epochs=8, patience=99), ks=(10,), device='cpu')\n"
             "print(jobs.submit(Workspace(sys.argv[1]), spec), flush=True)\n"
             "import time; time.sleep(600)\n")
     app = subprocess.Popen([sys.executable, "-c", code, str(ws.root)], cwd=ROOT,
@@ -212,6 +230,6 @@ def test_a_job_outlives_the_process_that_started_it(ws):
     assert jobs.get(ws, job_id).status in ("running", "finished")
     job = _ended(ws, job_id)
     assert job.status == "finished", job
-    from recdash.eval.run import load_run
-    model, _, split = load_run(ws, job.run_id)
-    assert len(model.recommend([split.users[0]], k=3)) == 3
+    from recdash.runs.load import load_run
+    service = load_run(ws, job.run_id)
+    assert len(service.recommend_users([service.split.users[0]], k=3)) == 3

@@ -16,7 +16,8 @@ from recdash.data import schema as S
 from recdash.data.dataset import prepare_dataset
 from recdash.errors import RecdashError
 from recdash.eval.protocol import Protocol
-from recdash.eval.run import RunSpec, run_evaluation
+from recdash.runs.spec import RunSpec
+from recdash.runs.train import run_evaluation
 from recdash.workspace import Workspace
 
 N_USERS, N_ITEMS, K = 40, 12, 5
@@ -86,10 +87,18 @@ def test_long_and_segment_tables_match_the_stored_metrics(ws):
 
 
 def test_settings_summary_names_only_what_differs_from_the_defaults():
-    params = {"spec": {"settings": {"epochs": 5, "dim": 64, "text": False, "loss": "full"},
-                       "split": "temporal", "candidates": "catalog"}}
+    # An earlier run's flat settings and today's typed spec read the same.
+    params = {"spec": {"dataset": "tiny", "model": "attention", "split": "temporal",
+                       "candidates": "catalog",
+                       "settings": {"epochs": 5, "dim": 64, "text": False, "loss": "full"}}}
     assert rv.settings_summary(json.dumps(params)) == "epochs 5, text off, temporal split"
-    assert rv.settings_summary(json.dumps({"spec": {"settings": {}}})) == "defaults"
+    typed = RunSpec.build("tiny", "attention", {"epochs": 5, "text": False}, split="temporal")
+    assert rv.settings_summary(json.dumps({"spec": typed.to_dict()})) == \
+        "epochs 5, text off, temporal split"
+    assert rv.settings_summary(json.dumps({"spec": RunSpec("tiny", "ease").to_dict()})) == \
+        "defaults"
+    assert rv.settings_summary(json.dumps({"spec": {"dataset": "x", "model": "gone"}})) \
+        .startswith("?")
 
 
 def test_progress_summary_reads_the_latest_event():
@@ -124,7 +133,7 @@ def test_export_has_one_row_per_user_and_rank_with_shop_ids_and_titles(ws, fmt):
 def test_an_export_is_scored_once_per_run(ws, monkeypatch):
     run_id = rv.runs_table(ws, "tiny")["run_id"].iloc[0]
     first = rv.recommendations_for_all(ws, run_id, k=3)
-    monkeypatch.setattr("recdash.eval.run.load_run", lambda *a, **k: pytest.fail("scored twice"))
+    monkeypatch.setattr("recdash.runs.load.load_run", lambda *a, **k: pytest.fail("scored twice"))
     pd.testing.assert_frame_equal(rv.recommendations_for_all(ws, run_id, k=3), first)
 
 
@@ -132,7 +141,7 @@ def test_export_refuses_bad_requests_saying_what_to_do(ws):
     run_ids = rv.runs_table(ws, "tiny", statuses=None)["run_id"]
     with pytest.raises(RecdashError, match="choose one of csv, parquet"):
         rv.export_recommendations(ws, run_ids.iloc[0], "xlsx")
-    with pytest.raises(RecdashError, match="1 to 1000"):
+    with pytest.raises(RecdashError, match="1 to 1,000"):
         rv.export_recommendations(ws, run_ids.iloc[0], "csv", k=0)
     with pytest.raises(RecdashError, match="not finished"):
         rv.export_recommendations(ws, run_ids.iloc[-1], "csv")

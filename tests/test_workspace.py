@@ -11,6 +11,7 @@ import pytest
 from recdash.data import schema as S
 from recdash.data.dataset import prepare_dataset
 from recdash.errors import RecdashError
+from recdash.runs import queue
 from recdash.workspace import Workspace, suggest_name
 
 
@@ -101,9 +102,9 @@ def test_two_processes_write_at_once(workspace):
 
 
 def _job(workspace, job_id, dataset, status):
-    workspace.add_job(job_id, json.dumps({"dataset": dataset, "model": "pop"}), "cpu")
+    queue.add(workspace, job_id, json.dumps({"dataset": dataset, "model": "pop"}), "cpu")
     if status != "queued":
-        workspace.update_job(job_id, status=status)
+        queue.update(workspace, job_id, status=status)
 
 
 def test_rename_moves_files_rows_runs_and_jobs(workspace):
@@ -122,7 +123,7 @@ def test_rename_moves_files_rows_runs_and_jobs(workspace):
     assert not (workspace.root / "datasets" / "shop").exists()
     assert workspace.runs("shop-2024")["id"].tolist() == [run]
     assert len(workspace.runs("other")) == 1 and workspace.runs("shop").empty
-    specs = {row["id"]: json.loads(row["spec"]) for row in workspace.job_rows()}
+    specs = {row["id"]: json.loads(row["spec"]) for row in queue.rows(workspace)}
     assert specs == {"j1": {"dataset": "shop-2024", "model": "pop"},
                      "j2": {"dataset": "other", "model": "pop"}}
 
@@ -146,7 +147,7 @@ def test_rename_refuses_an_unknown_dataset_and_a_dataset_in_training(workspace):
     with pytest.raises(RecdashError, match="training job is running"):
         workspace.rename_dataset("shop", "new")
     assert workspace.dataset_names() == ["shop"]
-    assert json.loads(workspace.job_rows()[0]["spec"])["dataset"] == "shop"
+    assert json.loads(queue.rows(workspace)[0]["spec"])["dataset"] == "shop"
 
 
 def test_failed_folder_rename_leaves_the_catalog_unchanged(workspace, monkeypatch):

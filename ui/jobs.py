@@ -1,6 +1,6 @@
 """The Train and Evaluate pages' Streamlit glue: the device, the live jobs panel and the export.
 
-Training runs in background jobs (`recdash.jobs`), so the pages never wait for it: the jobs panel
+Training runs in background jobs (`recdash.runs.jobs`), so the pages never wait for it: the jobs panel
 is a fragment that redraws itself every two seconds from the workspace, whichever process or
 browser tab started the job. Exports are scored once per run and kept in the run's folder by
 `recdash.runs_view`; the file handed to the browser is cached here.
@@ -13,12 +13,14 @@ import math
 import pandas as pd
 import streamlit as st
 
-from recdash import charts, jobs, runs_view
+from recdash import charts, runs_view
 from recdash.errors import RecdashError
-from recdash.eval.run import RunSpec
+from recdash.runs import jobs
+from recdash.runs.spec import RunSpec
 from recdash.workspace import Workspace
 
 ACTIVE = ("queued", "running")
+LANE_NAMES = {"gpu": "GPU", "cpu": "CPU training", "short": "quick-model"}
 ENDED_SHOWN = 5  # failed or cancelled jobs listed under the finished runs
 
 
@@ -43,7 +45,8 @@ def duration(seconds: float | None) -> str:
 
 
 def submit(root: str, spec: RunSpec) -> None:
-    """Queue a training job and say whether it started or waits (or why it was refused)."""
+    """Queue a training job and say so in a toast (the jobs panel below shows how it goes), or
+    why it was refused."""
     ws = Workspace(root)
     try:
         job_id = jobs.submit(ws, spec)
@@ -51,8 +54,8 @@ def submit(root: str, spec: RunSpec) -> None:
         st.error(str(exc), icon=":material/error:")
         return
     status = jobs.get(ws, job_id).status
-    st.success(f"{spec.model}: job `{job_id}` is {status}; follow it below.",
-               icon=":material/check:")
+    st.toast(f"{spec.kind.label}: job {job_id} {'started' if status == 'running' else status}; "
+             "follow it under Training jobs.", icon=":material/check:")
 
 
 def _job_card(ws: Workspace, job: pd.Series, queue: pd.DataFrame) -> None:
@@ -61,15 +64,16 @@ def _job_card(ws: Workspace, job: pd.Series, queue: pd.DataFrame) -> None:
         head, button = st.columns([5, 1], vertical_alignment="center")
         color = "blue" if job["status"] == "running" else "gray"
         head.markdown(f"**{job['model']}** on `{job['dataset']}` :{color}-badge[{job['status']}] "
-                      f":violet-badge[{job['device'].upper()}]")
+                      f":violet-badge[{LANE_NAMES.get(job['device'], job['device'])}]")
         if button.button("Cancel", key=f"cancel-{job['id']}", icon=":material/cancel:"):
             jobs.cancel(ws, job["id"])
             st.toast("Cancelling: the job stops at its next step and keeps its last checkpoint.")
         if job["status"] == "queued":
             ahead = queue[(queue["device"] == job["device"]) & queue["status"].isin(ACTIVE)
                           & (queue["created"] < job["created"])]
-            st.info(f"Queued: it starts when the {len(ahead)} job(s) before it on the "
-                    f"{job['device'].upper()} have finished.", icon=":material/schedule:")
+            st.info(f"Queued: it starts when the {len(ahead)} job(s) before it in the "
+                    f"{LANE_NAMES.get(job['device'], job['device'])} queue have finished.",
+                    icon=":material/schedule:")
             return
         st.progress(min(max(float(job["fraction"]), 0.0), 1.0), text=job["message"] or "starting")
         events = jobs.events(ws, job["id"])
@@ -106,7 +110,7 @@ def _finished_runs(runs: pd.DataFrame) -> None:
 def jobs_panel(root: str, dataset: str) -> None:
     """Live view of training: every queued and running job, then the dataset's finished runs
     and its jobs that failed or were cancelled. Redraws itself every two seconds, reconciling
-    the jobs with their processes first (`recdash.jobs.refresh`).
+    the jobs with their processes first (`recdash.runs.jobs.refresh`).
 
     Args:
         root: the workspace folder.
@@ -156,3 +160,23 @@ def prepare_export(root: str, run_id: str, k: int, preset: str | None = None) ->
 def export_file(root: str, run_id: str, fmt: str, k: int, preset: str | None = None) -> bytes:
     """A run's recommendations for every user as CSV or Parquet bytes (see `prepare_export`)."""
     return runs_view.export_recommendations(Workspace(root), run_id, fmt, k, preset=preset)
+
+
+@st.fragment(run_every=2)
+def first_models_panel(root: str, dataset: str) -> None:
+    """On Home: the dataset's models training right now (the first start's quick model and
+    baselines), with progress, until none is left; then where to look."""
+    ws = Workspace(root)
+    queue = jobs.status(ws)
+    active = queue[(queue["dataset"] == dataset) & queue["status"].isin(ACTIVE)]
+    if active.empty:
+        return
+    with st.container(border=True):
+        st.markdown(f"**Training models on {dataset}** (in the background: browse meanwhile)")
+        for _, job in active.iterrows():
+            label = job["model"] if job["status"] == "running" else f"{job['model']} (queued)"
+            st.progress(min(max(float(job["fraction"]), 0.0), 1.0),
+                        text=f"{label}: {job['message'] or 'starting'}")
+        done = len(runs_view.runs_table(ws, dataset))
+        st.caption(f"{done} finished run(s) so far: the Shopper, Explain and Diversity pages "
+                   "can use them already.")

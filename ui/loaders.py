@@ -18,6 +18,7 @@ from recdash import charts
 from recdash.data.dataset import Dataset
 from recdash.data.report import ValidationReport
 from recdash.errors import RecdashError
+from recdash.runs.demo import first_start_enabled, train_first_models
 from recdash.workspace import Workspace
 from ui import state
 
@@ -119,7 +120,8 @@ def _demo_lock(root: str) -> threading.Lock:
 
 
 def ensure_demo_shop(root: str) -> None:
-    """On first start (a workspace without datasets), build and store the demo shop.
+    """On first start (a workspace without datasets), build and store the demo shop and start
+    training its first models in the background (`recdash.runs.demo`).
 
     Shows the generator's progress in an `st.status` box. Cheap on every other rerun: it only
     reads the cached dataset list.
@@ -133,8 +135,11 @@ def ensure_demo_shop(root: str) -> None:
                                      expanded=True) as status:
         bar = st.progress(0.0, text="starting")
         try:
-            Workspace(root).ensure_demo(
+            ws = Workspace(root)
+            created = ws.ensure_demo(
                 progress=lambda done, message: bar.progress(min(max(done, 0.0), 1.0), text=message))
+            if created and first_start_enabled():
+                train_first_models(ws)  # background jobs; Home shows their progress
         except RecdashError as exc:
             status.update(label="The demo shop could not be built", state="error")
             st.error(str(exc))

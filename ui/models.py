@@ -1,8 +1,10 @@
-"""Cached reads for the Shopper page: a finished run's model, loaded once per server, and the
-dataset's lists of interesting shoppers.
+"""The loaded runs the pages share, and the lists they show, computed once per server.
 
-The model is an `st.cache_resource` entry shared by every session: callers read and score with it
-and never change it (a what-if edit builds a new history, never a new model state).
+A finished run is loaded once per server (`st.cache_resource`) and shared by every session: one
+copy of its model in memory, read and never changed (a what-if edit builds a new history, never a
+new model state). Lists are cached by plain arguments (`st.cache_data`), so a shopper's stored
+list is scored once however many sessions and reruns show it. Every list comes from the serving
+path, `recdash.recommend.Service`.
 """
 
 from __future__ import annotations
@@ -11,26 +13,56 @@ import pandas as pd
 import streamlit as st
 
 from recdash import shopper
-from recdash.data.dataset import Dataset
-from recdash.data.splits import Split
-from recdash.eval.run import load_run
-from recdash.models.base import Recommender
+from recdash.data import schema as S
+from recdash.recommend import Service
+from recdash.rerank.run import RunContext, run_context
+from recdash.runs.load import load_run as _load_run
 from recdash.workspace import Workspace
 from ui import loaders
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model...")
-def load_model(root: str, run_id: str) -> tuple[Recommender, Dataset, Split]:
-    """Finished run `run_id`'s model with its dataset and split (shared: do not modify).
-
-    Args:
-        root: the workspace folder.
-        run_id: a finished run.
+def load_run(root: str, run_id: str) -> Service:
+    """Finished run `run_id`, ready to serve (shared by every session: do not modify).
 
     Raises:
         RecdashError: an unknown or unfinished run.
     """
-    return load_run(Workspace(root), run_id)
+    return _load_run(Workspace(root), run_id)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Preparing re-ranking...")
+def rerank_context(root: str, run_id: str) -> RunContext:
+    """The run's item context for re-ranking, built on the shared loaded run (read only)."""
+    return run_context(load_run(root, run_id), Workspace(root))
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def stored_list(root: str, run_id: str, user: str, k: int, hide_seen: bool) -> pd.DataFrame:
+    """A shopper's list from their stored history (RECOMMENDATION_COLUMNS)."""
+    service = load_run(root, run_id)
+    return service.recommend_frame(stored_history(root, service.dataset.name, user), k,
+                                   hide_seen)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def history_list(root: str, run_id: str, history: pd.DataFrame, k: int,
+                 hide_seen: bool) -> pd.DataFrame:
+    """The list of an edited history frame (RECOMMENDATION_COLUMNS)."""
+    return load_run(root, run_id).recommend_frame(history, k, hide_seen)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def stored_history(root: str, name: str, user: str) -> pd.DataFrame:
+    """A shopper's stored events, oldest first (shopper.HISTORY_COLUMNS)."""
+    return shopper.history_of(loaders.load_dataset(root, name).interactions, user)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def user_ids(root: str, name: str) -> list[str]:
+    """Every shopper of dataset `name`, sorted (the shopper pickers search these)."""
+    users = loaders.load_dataset(root, name).interactions[S.USER]
+    return sorted(pd.unique(users.astype("string").dropna()).tolist())
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -1,6 +1,6 @@
 """The run picker shared by the pages that read one finished run (Shopper, Explain, Diversity):
 the dataset's finished runs or a pointer to the Train page, and a selectbox of runs, newest first,
-preset to the newest attention-ranker run."""
+preset to the newest run of the headline model (the attention ranker)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,21 @@ import pandas as pd
 import streamlit as st
 
 from recdash import runs_view
+from recdash.runs.registry import MODELS
 from recdash.workspace import Workspace
+
+RUNS_TTL_S = 3  # a run finished by a background job shows up within this long
+
+
+@st.cache_data(ttl=RUNS_TTL_S, max_entries=16, show_spinner=False)
+def finished_runs(root: str, name: str) -> pd.DataFrame:
+    """The finished runs on dataset `name` (`runs_view.runs_table`), re-read every few seconds."""
+    return runs_view.runs_table(Workspace(root), name)
 
 
 def require_runs(root: str, name: str) -> pd.DataFrame:
     """The finished runs on dataset `name`; with none, say so, link to Train and stop the page."""
-    runs = runs_view.runs_table(Workspace(root), name)
+    runs = finished_runs(root, name)
     if runs.empty:
         st.info(f"No finished runs on **{name}** yet.")
         st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
@@ -22,9 +31,10 @@ def require_runs(root: str, name: str) -> pd.DataFrame:
 
 
 def pick_run(runs: pd.DataFrame, help: str | None = None) -> str:
-    """A "Run" selectbox (newest first, the newest attention run preselected); its run id."""
+    """A "Run" selectbox (newest first, the newest run of the headline model preselected); its
+    run id."""
     newest = runs["run"].tolist()[::-1]
-    attention = runs.loc[runs["model"] == "attention", "run"].tolist()
-    run = st.selectbox("Run", newest, index=newest.index(attention[-1]) if attention else 0,
-                       help=help)
+    headline = [n for n, kind in MODELS.items() if kind.headline]
+    main = runs.loc[runs["model"].isin(headline), "run"].tolist()
+    run = st.selectbox("Run", newest, index=newest.index(main[-1]) if main else 0, help=help)
     return runs.loc[runs["run"] == run, "run_id"].iloc[0]

@@ -6,8 +6,10 @@ never guesses a string and `app.py` initialises each key exactly once per browse
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
+from recdash import shopper
 from recdash.data.demo import DEMO_NAME
 from recdash.workspace import resolve_root
 
@@ -17,12 +19,14 @@ NEXT_DATASET = "next_dataset"  # a dataset to select on the next run (the picker
 NOTICE = "notice"  # a message to show once on the next run, after an action that reruns the app
 UPLOAD_ROUND = "upload_round"  # part of the upload widgets' keys; bumping it empties them
 IMPORT_FAILURE = "import_failure"  # (upload ids, ValidationReport) of the last refused import
+DATASET_PARAM = "dataset"  # the URL's query parameter naming the selected dataset
 
 
 def init_state() -> None:
     """Give every session-state key its default, keeping values the session already has."""
     st.session_state.setdefault(WORKSPACE, str(resolve_root().resolve()))
-    st.session_state.setdefault(DATASET, DEMO_NAME)
+    # A new browser session opens the dataset its URL names (app.py keeps ?dataset= current).
+    st.session_state.setdefault(DATASET, st.query_params.get(DATASET_PARAM) or DEMO_NAME)
     st.session_state.setdefault(NEXT_DATASET, None)
     st.session_state.setdefault(NOTICE, None)
     st.session_state.setdefault(UPLOAD_ROUND, 0)
@@ -37,6 +41,14 @@ def workspace_root() -> str:
     """
     init_state()
     return st.session_state[WORKSPACE]
+
+
+def remember_dataset() -> None:
+    """Keep the selected dataset in the URL (?dataset=NAME), so a reload, a bookmark or a new
+    tab opens the same dataset."""
+    name = st.session_state.get(DATASET)
+    if name and st.query_params.get(DATASET_PARAM) != name:
+        st.query_params[DATASET_PARAM] = name
 
 
 def selected_dataset(names: list[str]) -> str | None:
@@ -91,8 +103,41 @@ def pop_notice() -> str | None:
 
 
 SHOPPER_EDITS = "shopper_edits"  # (run id, user id) -> that shopper's edited history frame
+SHOPPER_QUERY = "shopper_query"  # the Shopper page's "Shopper ID contains" text
 
 
 def shopper_edits() -> dict:
     """The Shopper page's edited histories, keyed by (run id, user id)."""
     return st.session_state.setdefault(SHOPPER_EDITS, {})
+
+
+# Edits of a shopper's history are button callbacks: Streamlit runs them before the next script
+# run starts, with the widget values the browser sent with the click, so an edit is stored even
+# when another widget's rerun (a product search typed just before) interrupts the page.
+def add_shopper_event(key: tuple, original: pd.DataFrame, product_key: str,
+                      event_key: str) -> None:
+    """Append the chosen product and event type to the shopper's history (a callback)."""
+    item = st.session_state.get(product_key)
+    if item is None:
+        return
+    event = st.session_state.get(event_key) or "purchase"
+    edits = shopper_edits()
+    edits[key] = shopper.add_event(edits.get(key, original), item, event)
+
+
+def remove_shopper_event(key: tuple, original: pd.DataFrame, position_key: str) -> None:
+    """Remove the chosen event from the shopper's history (a callback)."""
+    edits = shopper_edits()
+    history = edits.get(key, original)
+    position = st.session_state.get(position_key)
+    if position is not None and 0 <= position < len(history):
+        edits[key] = shopper.remove_event(history, position)
+
+
+def set_shopper_history(key: tuple, history: pd.DataFrame | None) -> None:
+    """Replace the shopper's history (None: forget the edits) (a callback)."""
+    edits = shopper_edits()
+    if history is None:
+        edits.pop(key, None)
+    else:
+        edits[key] = history

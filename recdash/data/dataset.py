@@ -21,6 +21,15 @@ from recdash.data.validation import (cross_check, normalise_catalog, normalise_i
 from recdash.errors import DataFileError
 
 
+def by_item(catalog: pd.DataFrame) -> pd.DataFrame:
+    """A catalog indexed by item_id, one row per item (the first of a repeated ID).
+
+    The one place that turns a catalog into a lookup table: titles, categories and prices of
+    items by ID.
+    """
+    return catalog.drop_duplicates(S.ITEM).set_index(S.ITEM)
+
+
 @dataclass
 class Dataset:
     """Canonical tables plus their validation report.
@@ -38,6 +47,15 @@ class Dataset:
     interactions: pd.DataFrame
     catalog: pd.DataFrame
     report: ValidationReport
+
+    @property
+    def products(self) -> pd.DataFrame:
+        """The catalog indexed by item_id, one row per item (built once; do not modify)."""
+        cached = self.__dict__.get("_products")
+        if cached is None or cached[0] is not self.catalog:  # the catalog was replaced
+            cached = (self.catalog, by_item(self.catalog))
+            self.__dict__["_products"] = cached
+        return cached[1]
 
 
 def _read(source: Source | pd.DataFrame, name: str, encoding: str,

@@ -19,7 +19,7 @@ from recdash.data import schema as S
 from recdash.data.splits import Split
 from recdash.eval import metrics as M
 from recdash.eval.protocol import Protocol
-from recdash.models.base import Progress, Recommender, mask_seen_
+from recdash.progress import Progress
 
 SCORE_BUDGET_BYTES = 256 * 1024**2  # one batch's score matrix
 COLD_USER_MAX = 5  # users with at most this many history events are "cold"
@@ -82,7 +82,7 @@ def _padded_targets(targets, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pad, n
 
 
-def evaluate(model: Recommender, split: Split, *, stage: str = "test",
+def evaluate(model, split: Split, *, stage: str = "test",
              ks: tuple[int, ...] = (10, 20, 50), exclude_seen: bool = True,
              catalog: pd.DataFrame | None = None, item_vectors: np.ndarray | None = None,
              max_users: int | None = None, seed: int = 0,
@@ -90,7 +90,8 @@ def evaluate(model: Recommender, split: Split, *, stage: str = "test",
     """Full-ranking metrics of a fitted model on one stage of a split.
 
     Args:
-        model: fitted on `split`'s training part (same item indices).
+        model: a fitted recommender (anything with `score(histories, events, times)`), fitted
+            on `split`'s training part (same item indices).
         split: the split.
         stage: "test" (history = everything before the test target) or "valid".
         ks: list lengths.
@@ -164,6 +165,16 @@ def evaluate(model: Recommender, split: Split, *, stage: str = "test",
                      "(--keep-seen) for repeat-purchase shops")
     segments = _segments(arrays, st.cut, counts) if n else {}
     return EvalResult(protocol, metrics, segments, notes, time.perf_counter() - start)
+
+
+def mask_seen_(scores: torch.Tensor, histories: Sequence[np.ndarray]) -> None:
+    """Set each row's history items to -inf, in place."""
+    lengths = [len(h) for h in histories]
+    if not sum(lengths):
+        return
+    rows = np.repeat(np.arange(len(histories)), lengths)
+    cols = np.concatenate([h for h in histories if len(h)]).astype(np.int64)
+    scores[torch.from_numpy(rows), torch.from_numpy(cols)] = float("-inf")
 
 
 def _sample(st, n: int, seed: int):

@@ -3,7 +3,7 @@ recommended item out of the top-K, and the reason line derived from the attribut
 
 The counterfactual is greedy over the SHAP order (the event that raised the score most goes first;
 every prefix of that order is scored in one batch) and verified by re-ranking the edited history
-through `Recommender.rank`, the same path the recommendations take. It is small, not provably the
+through `recdash.recommend.top_k`, the same path the recommendations take. It is small, not provably the
 smallest: finding that is a search over subsets.
 """
 
@@ -16,7 +16,8 @@ import torch
 
 from recdash.errors import RecdashError
 from recdash.explain.explanation import Explanation
-from recdash.models.base import mask_seen_
+from recdash.eval.evaluate import mask_seen_
+from recdash.recommend import History, top_k
 
 VERBS = {"purchase": "bought", "cart": "added to your cart", "view": "viewed"}
 REASON_SHARE = 0.15  # the top event stands out when it carries this share of the positive push
@@ -81,8 +82,8 @@ def counterfactual(model, items: np.ndarray, events: np.ndarray, times: np.ndarr
     m = int(dropped[0]) + 1
     removed = tuple(int(p) for p in order[:m])
     # Verify through the recommendation path itself.
-    top = model.rank(["check"], [hist[m]], [ev[m]], [tm[m]], k=k)
-    found = model._items[target] not in set(top["item_id"])
+    idx, scores = top_k(model, [History(hist[m], ev[m], tm[m])], k)
+    found = target not in set(idx[0][np.isfinite(scores[0])].tolist())
     return Counterfactual(removed, before, float(ranks[m]), k, bool(found))
 
 

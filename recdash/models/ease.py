@@ -16,6 +16,7 @@ import torch
 
 from recdash.errors import CapacityError
 from recdash.models.base import Progress, Recommender, TrainData, history_matrix
+from recdash.settings import check_types, require
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,11 @@ class EASEConfig:
 
     l2: float = 500.0
     max_items: int = 30_000
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        require(self, "l2", self.l2 > 0.0, "above 0, e.g. 500")
+        require(self, "max_items", self.max_items >= 1, "1 or more items, e.g. 30000")
 
 
 class EASE(Recommender):

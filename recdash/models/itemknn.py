@@ -14,6 +14,7 @@ import numpy as np
 from scipy import sparse
 
 from recdash.models.base import Progress, Recommender, TrainData, history_matrix
+from recdash.settings import check_types, require
 
 _DENSE_CELLS = 20_000_000  # cells of one dense similarity block (80 MB of float32)
 
@@ -29,6 +30,11 @@ class ItemKNNConfig:
 
     neighbors: int = 200
     shrink: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        require(self, "neighbors", self.neighbors >= 1, "1 or more items, e.g. 200")
+        require(self, "shrink", self.shrink >= 0.0, "0 or more, e.g. 10")
 
 
 class ItemKNN(Recommender):

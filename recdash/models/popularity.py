@@ -11,6 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from recdash.models.base import Progress, Recommender, TrainData
+from recdash.settings import check_types, require
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,13 @@ class PopularityConfig:
 
     window_days: float | None = None
     window_share: float = 0.2
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        require(self, "window_days", self.window_days is None or self.window_days > 0,
+                "None (all time) or a number of days above 0, e.g. 30")
+        require(self, "window_share", 0.0 < self.window_share <= 1.0,
+                "above 0 and at most 1, e.g. 0.2")
 
 
 class Popularity(Recommender):

@@ -15,10 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
-
 from recdash.data.splits import Split
-from recdash.models.base import mask_seen_
+from recdash.recommend import History, top_k
 from recdash.rerank import metrics
 from recdash.rerank.setting import ItemContext, Setting, category_distribution, rerank
 
@@ -59,11 +57,9 @@ def build_pools(model, split: Split, n_users: int = N_USERS, n_candidates: int =
     for lo in range(0, len(rows), BATCH):
         part = rows[lo:lo + BATCH]
         hist, events, times = split.sequences.select_context(st.users[part], st.cut[part])
-        s = torch.from_numpy(model.score(hist, events, times))
-        mask_seen_(s, hist)
-        top = torch.topk(s, n_candidates, dim=1)
-        cands.append(top.indices.numpy())
-        scores.append(top.values.numpy())
+        idx, val = top_k(model, [History(*h) for h in zip(hist, events, times)], n_candidates)
+        cands.append(idx)
+        scores.append(val)
         hists += list(hist)
         targets.append(np.array([st.targets[int(r)][0] for r in part]))
         if progress:

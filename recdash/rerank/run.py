@@ -1,8 +1,9 @@
-"""Re-ranking a finished run: its item context, and re-ranked lists for the export and the CLI.
+"""Re-ranking a finished run: its item context, and re-ranked lists through the serving path.
 
-`run_context` loads a run's model and builds the item context once (the studio caches it);
-`rerank_ranked` turns each user's top candidates (from `Recommender.rank`) into the re-ranked
-top-k, keeping the table's columns, so an export with a preset reads like one without.
+`run_context` builds the item context of a loaded run once (the studio caches it beside the run,
+sharing the one loaded model); `reranker` turns a setting into the re-ranking step that
+`recdash.recommend.Service.recommend` applies to each list's top candidates, so an export, the
+CLI and the pages re-rank the same way.
 """
 
 from __future__ import annotations
@@ -15,28 +16,42 @@ import pandas as pd
 from recdash.data import schema as S
 from recdash.data.dataset import Dataset
 from recdash.data.splits import Split
-from recdash.rerank.pools import Pools, user_list
+from recdash.errors import RecdashError
+from recdash.recommend import Service
 from recdash.rerank.setting import ItemContext, Setting, item_context, rerank
 from recdash.workspace import Workspace
 
 
+CANDIDATES = 200  # each list's top candidates a setting re-ranks (exports, CLI, pages)
+
+
 @dataclass(frozen=True)
 class RunContext:
-    """A finished run ready for re-ranking.
+    """A loaded run ready for re-ranking.
 
     Attributes:
-        model, dataset, split: as `recdash.eval.run.load_run` gives them.
+        service: the run's serving path (model, dataset, split).
         items: the item context (similarities, categories, novelty).
         popularity: (I,) distinct training users per item.
         n_train_users: users with training events.
     """
 
-    model: object
-    dataset: Dataset
-    split: Split
+    service: Service
     items: ItemContext
     popularity: np.ndarray
     n_train_users: int
+
+    @property
+    def model(self):
+        return self.service.model
+
+    @property
+    def dataset(self) -> Dataset:
+        return self.service.dataset
+
+    @property
+    def split(self) -> Split:
+        return self.service.split
 
 
 def _cached_text(ws: Workspace, ds: Dataset, items: np.ndarray) -> np.ndarray | None:
@@ -46,7 +61,7 @@ def _cached_text(ws: Workspace, ds: Dataset, items: np.ndarray) -> np.ndarray | 
     cache = ws.dataset_dir(ds.name) / "text-cache"
     if not (cache / CACHE_FILE).exists():
         return None
-    catalog = ds.catalog.drop_duplicates(S.ITEM).set_index(S.ITEM).reindex(items).reset_index()
+    catalog = ds.products.reindex(items).reset_index()
     try:
         emb, _ = embed_catalog(catalog, cache, encoder=_NoEncoder())
     except _Uncached:
@@ -73,59 +88,44 @@ def train_popularity(split: Split) -> np.ndarray:
     return np.bincount(pairs % split.n_items, minlength=split.n_items).astype(float)
 
 
-def run_context(ws: Workspace, run_id: str) -> RunContext:
-    """Load run `run_id` and build its item context."""
-    from recdash.eval.run import load_run
-
-    model, ds, split = load_run(ws, run_id)
+def run_context(service: Service, ws: Workspace) -> RunContext:
+    """The item context of a loaded run (`recdash.runs.load.load_run`), built once."""
+    ds, split = service.dataset, service.split
     train = split.train()
     popularity = train_popularity(split)
-    ctx = item_context(model, split.items, ds.catalog, popularity,
+    ctx = item_context(service.model, split.items, ds.catalog, popularity,
                        _cached_text(ws, ds, split.items))
-    return RunContext(model, ds, split, ctx, popularity, int((train.lengths > 0).sum()))
+    return RunContext(service, ctx, popularity, int((train.lengths > 0).sum()))
 
 
-def before_after(rc: RunContext, pools: Pools, u: int, setting: Setting
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Shopper `u`'s list in relevance order and under `setting`, each with rank, item_id,
-    title, category and `changed` (the item is not in the other list)."""
-    before = user_list(pools, u, Setting("none", 1.0, setting.similarity, setting.k), rc.items)
-    after = user_list(pools, u, setting, rc.items)
-    cat = rc.dataset.catalog.drop_duplicates(S.ITEM).set_index(S.ITEM)
+def reranker(setting: Setting, rc: RunContext) -> tuple:
+    """The (re-ranking, candidates) pair that `Service.recommend(rerank=...)` takes.
 
-    def table(items: np.ndarray, other: np.ndarray) -> pd.DataFrame:
-        ids = rc.split.items[items]
-        return pd.DataFrame({"rank": np.arange(1, len(ids) + 1), S.ITEM: ids,
-                             S.TITLE: cat[S.TITLE].reindex(ids).to_numpy(),
-                             S.CATEGORY: cat[S.CATEGORY].reindex(ids).to_numpy(),
-                             "changed": ~np.isin(items, other)})
-
-    return table(before, after), table(after, before)
-
-
-def rerank_ranked(ranked: pd.DataFrame, setting: Setting, rc: RunContext,
-                  histories: dict[object, np.ndarray] | None = None) -> pd.DataFrame:
-    """Each user's re-ranked top-k from their ranked candidates.
-
-    Args:
-        ranked: `Recommender.rank` output with many candidates per user (user_id, rank,
-            item_id, score).
-        setting: the re-ranking setting.
-        rc: the run's context.
-        histories: user -> internal item indices (calibration's target mix).
-
-    Returns:
-        The same columns, `setting.k` rows per user at most, rank renumbered from 1; score is
-        still the model's.
+    Raises:
+        RecdashError: the setting's similarity is one the run lacks.
     """
-    index = pd.Index(rc.split.items)
-    parts = []
-    for user, group in ranked.groupby(S.USER, sort=False):
-        cand = index.get_indexer(group[S.ITEM])
-        chosen = rerank(setting, cand, group["score"].to_numpy(), rc.items,
-                        (histories or {}).get(user))
-        pos = pd.Index(cand).get_indexer(chosen)
-        out = group.iloc[pos].copy()
-        out["rank"] = np.arange(1, len(out) + 1)
-        parts.append(out)
-    return pd.concat(parts, ignore_index=True) if parts else ranked.iloc[:0]
+    if setting.method in ("mmr", "dpp") and setting.similarity not in rc.items.vectors:
+        raise RecdashError(f"no {setting.similarity!r} similarity for this run; choose one of "
+                           f"{', '.join(rc.items.vectors)}")
+
+    def one(candidates: np.ndarray, scores: np.ndarray, history: np.ndarray) -> np.ndarray:
+        return rerank(setting, candidates, scores, rc.items, history)
+
+    return one, max(setting.k, CANDIDATES)
+
+
+def before_after(rc: RunContext, user: object, setting: Setting
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shopper `user`'s list in relevance order and under `setting`, from their stored history
+    through the serving path (the Shopper page's list), each with rank, item_id, title,
+    category and `changed` (the item is not in the other list)."""
+    service = rc.service
+    plain = service.recommend_users([user], setting.k)
+    reranked = service.recommend_users([user], setting.k, rerank=reranker(setting, rc))
+
+    def table(recs: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+        out = recs[["rank", S.ITEM, S.TITLE, S.CATEGORY]].reset_index(drop=True)
+        out["changed"] = ~out[S.ITEM].isin(other[S.ITEM]).to_numpy()
+        return out
+
+    return table(plain, reranked), table(reranked, plain)

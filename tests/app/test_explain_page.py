@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-from recdash.eval.run import RunSpec, run_evaluation
+from recdash.runs.spec import RunSpec
+from recdash.runs.train import run_evaluation
 from recdash.workspace import Workspace
 from tests.app_helpers import labelled, start_app
 
@@ -21,7 +22,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A workspace holding the demo shop and one quick attention run."""
     at = start_app(tmp_path, monkeypatch)
     assert not at.exception
-    run_evaluation(Workspace(tmp_path), RunSpec("demo", "attention", settings=QUICK))
+    run_evaluation(Workspace(tmp_path), RunSpec.build("demo", "attention", QUICK))
     st.cache_data.clear()
     return tmp_path
 

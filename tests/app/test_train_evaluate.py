@@ -9,14 +9,14 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from recdash import jobs
-from recdash.eval.run import RunSpec, run_evaluation
+from recdash.runs import jobs, queue
+from recdash.runs.spec import RunSpec
+from recdash.runs.train import run_evaluation
 from recdash.workspace import Workspace
 from tests.app_helpers import labelled, start_app
 
@@ -32,7 +32,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A workspace that the first app start fills with the demo shop."""
     root = tmp_path_factory.mktemp("workspace")
     yield root
-    for row in Workspace(root).job_rows():  # never leave a training process behind
+    for row in queue.rows(Workspace(root)):  # never leave a training process behind
         if row["status"] == "running" and row["pid"]:
             try:
                 os.killpg(row["pid"], signal.SIGKILL)
@@ -142,9 +142,9 @@ def test_the_quick_demo_model_starts_in_the_background_and_cancels(
 def test_a_job_that_died_with_an_earlier_studio_shows_as_failed(
         root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ws = Workspace(root)
-    ws.add_job("died-with-the-studio", json.dumps(asdict(RunSpec("demo", "pop"))), "cpu")
+    queue.add(ws, "died-with-the-studio", json.dumps(RunSpec("demo", "pop").to_dict()), "short")
     gone = 2**22 + 1  # above Linux's largest pid: no such process
-    ws.update_job("died-with-the-studio", status="running", pid=gone, heartbeat=time.time() - 600)
+    queue.update(ws, "died-with-the-studio", status="running", pid=gone, heartbeat=time.time() - 600)
     at = start_app(root, monkeypatch, "pages/train.py")
     assert not at.exception
     assert jobs.get(ws, "died-with-the-studio").status == "failed"

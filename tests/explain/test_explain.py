@@ -17,8 +17,9 @@ from recdash.explain import charts
 from recdash.explain.attention import AttentionView, attention_view, rollout
 from recdash.explain.counterfactual import counterfactual, reason_line
 from recdash.explain.explanation import Explanation
-from recdash.explain.shapley import explain_history, explain_item_signals
-from recdash.explain.summary import explain_recommendation, global_drivers
+from recdash.explain.shapley import explain_history, explain_item_signals, leave_one_out
+from recdash.explain.summary import explain_recommendation, global_drivers, quick_explanation
+from recdash.recommend import History, Service, top_k
 from recdash.models.attention import AttentionConfig, AttentionRanker, TrainConfig
 from recdash.models.base import Recommender, TrainData
 from recdash.shopper import history_of
@@ -53,6 +54,14 @@ def test_the_one_event_that_decides_the_score_gets_all_the_attribution() -> None
     assert expl.algorithm == "permutation" and expl.n_evals == 20 * 11
 
 
+def test_leave_one_out_finds_the_deciding_event_in_one_batch() -> None:
+    model = OneEventDecides()
+    items = np.array([2, 3, 0, 4, 5])
+    expl = leave_one_out(model, items, np.zeros(5, np.int8), np.full(5, np.nan), 1)
+    assert expl.values.tolist() == [0.0, 0.0, 5.0, 0.0, 0.0]
+    assert float(expl.base_values) == 0.0 and expl.n_evals == 7
+
+
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
     """A small demo shop and an attention ranker trained on it for two epochs."""
@@ -65,12 +74,12 @@ def shop(tmp_path_factory):
         TrainConfig(epochs=2, device="cpu", seed=0),
         run_dir=tmp_path_factory.mktemp("run"))
     model.fit(TrainData.from_split(split, ds.catalog))
-    return model, ds
+    return model, Service(model, ds, split)
 
 
 def contexts(model, n: int, seed: int = 0):
     rng = np.random.default_rng(seed)
-    users = [u for u in model._users if len(model.history_of(u)) >= 3]
+    users = [u for u in model.user_index if len(model.history_of(u)) >= 3]
     return [(u, *model.context_of(u)) for u in rng.choice(users, n, replace=False)]
 
 
@@ -106,8 +115,7 @@ def test_the_counterfactual_drops_the_item_out_of_the_top_k(shop) -> None:
     model, _ = shop
     found = 0
     for _, items, events, times in contexts(model, 8, seed=3):
-        top = model.rank(["u"], [items], [events], [times], k=5)
-        target = int(model.encode_items([top["item_id"].iloc[0]])[0])
+        target = int(top_k(model, [History(items, events, times)], 5)[0][0, 0])
         expl = explain_history(model, items, events, times, [target], seed=0)[0]
         cf = counterfactual(model, items, events, times, target, expl, k=5)
         assert cf.rank_before == 1
@@ -115,13 +123,13 @@ def test_the_counterfactual_drops_the_item_out_of_the_top_k(shop) -> None:
             continue
         found += 1
         keep = np.setdiff1d(np.arange(len(items)), cf.removed)
-        after = model.rank(["u"], [items[keep]], [events[keep]], [times[keep]], k=5)
-        assert model._items[target] not in set(after["item_id"])
+        after = top_k(model, [History(items[keep], events[keep], times[keep])], 5)[0][0]
+        assert target not in set(after)
         assert cf.rank_after > 5
         # One event fewer (the last one of the greedy order kept) leaves the item in the list.
         fewer = np.setdiff1d(np.arange(len(items)), cf.removed[:-1])
-        still = model.rank(["u"], [items[fewer]], [events[fewer]], [times[fewer]], k=5)
-        assert model._items[target] in set(still["item_id"])
+        still = top_k(model, [History(items[fewer], events[fewer], times[fewer])], 5)[0][0]
+        assert target in set(still)
     assert found >= 4
 
 
@@ -143,11 +151,15 @@ def test_attention_view_and_rollout(shop) -> None:
 
 
 def test_explain_recommendation_names_real_history_events(shop) -> None:
-    model, ds = shop
-    user = next(u for u in model._users if len(model.history_of(u)) >= 6)
+    model, service = shop
+    ds = service.dataset
+    user = next(u for u in model.user_index if len(model.history_of(u)) >= 6)
     history = history_of(ds.interactions, user)
-    top = model.recommend([user], k=10)["item_id"].iloc[0]
-    why = explain_recommendation(model, ds, history, top, k=10)
+    top = service.recommend_users([user], k=10)["item_id"].iloc[0]
+    stages = []
+    why = explain_recommendation(service, history, top, k=10,
+                                 progress=lambda f, m: stages.append(f))
+    assert stages == sorted(stages) and stages[-1] == 1.0
     assert abs(float(why.shap.scores) - float(why.item_shap.scores)) < 1e-4
     titles = set(ds.catalog[S.TITLE])
     named = [t for t in titles if t in why.reason]
@@ -156,7 +168,14 @@ def test_explain_recommendation_names_real_history_events(shop) -> None:
         best = why.history.loc[why.shap.positions[np.argmax(why.shap.values)], S.TITLE]
         assert best in why.reason  # the top SHAP event is the one named first
     with pytest.raises(RecdashError, match="not among the model's items"):
-        explain_recommendation(model, ds, history, "no-such-item")
+        explain_recommendation(service, history, "no-such-item")
+    # The quick first look: leave-one-out in one batch, the same events and attention.
+    first = quick_explanation(service, history, top)
+    assert first.shap.algorithm == "leave-one-out" and first.counterfactual is None
+    assert first.shap.n_evals == len(first.shap.values) + 2
+    assert np.array_equal(first.shap.positions, why.shap.positions)
+    assert np.allclose(first.attention.rollout, why.attention.rollout)
+    assert first.reason.startswith(("Because", "No event"))
 
 
 def test_reason_line_follows_the_attributions() -> None:
@@ -193,9 +212,9 @@ def test_explanation_slices_like_shap_and_converts() -> None:
 
 
 def test_global_drivers_add_up_by_category_and_brand(shop) -> None:
-    model, ds = shop
-    users = [u for u in model._users if len(model.history_of(u)) >= 3][:6]
-    table = global_drivers(model, ds, users, max_evals=200)
+    model, service = shop
+    users = [u for u in model.user_index if len(model.history_of(u)) >= 3][:6]
+    table = global_drivers(service, users, permutations=3)
     assert set(table["facet"]) == {"category", "brand"}
     for _, part in table.groupby("facet"):
         assert np.isclose(part["share"].sum(), 1.0)

@@ -16,6 +16,7 @@ from recdash.models.attention import AttentionConfig, AttentionRanker, Attention
     TrainConfig
 from recdash.models.attention.checkpoint import WEIGHTS, find_checkpoint
 from recdash.models.base import TrainData
+from recdash.recommend import Service
 
 N_ITEMS = 12
 
@@ -95,7 +96,8 @@ def test_checkpoint_roundtrip_gives_identical_scores(trained):
     loaded = AttentionRanker.load(run, data)
     hist = [split.train()[u] for u in range(5)]
     assert np.array_equal(loaded.score(hist), ranker.score(hist))
-    assert loaded.recommend(["u000"], k=3).equals(ranker.recommend(["u000"], k=3))
+    assert Service(loaded).recommend_users(["u000"], k=3).equals(
+        Service(ranker).recommend_users(["u000"], k=3))
 
 
 def test_training_is_deterministic_under_a_seed(tmp_path):
@@ -137,7 +139,7 @@ def test_cold_item_is_scored_by_content_and_can_be_recommended(tmp_path):
         assert ranker.score([split.train()[0]])[0, cold] == pytest.approx(before)
     # Content alone puts it in the even-lovers' top 4 (3 unseen even items + c), ahead of
     # every odd item, and in no odd-lover's.
-    recs = ranker.recommend(list(split.users), k=4)
+    recs = Service(ranker).recommend_users(list(split.users), k=4)
     with_c = set(recs.loc[recs[S.ITEM] == "c", S.USER])
     even_lovers = {u for u in split.users if int(u[1:]) % 2 == 0}
     assert len(with_c & even_lovers) > 0.8 * len(even_lovers)

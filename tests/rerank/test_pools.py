@@ -10,10 +10,12 @@ from recdash.cli import main
 from recdash.data import schema as S
 from recdash.errors import RecdashError
 from recdash.eval.evaluate import evaluate
-from recdash.eval.run import RunSpec, run_evaluation
+from recdash.runs.spec import RunSpec
+from recdash.runs.train import run_evaluation
 from recdash.rerank import pools as P
 from recdash.rerank.presets import get_preset, load_presets, save_preset
 from recdash.rerank.run import run_context
+from recdash.runs.load import load_run
 from recdash.rerank.setting import Setting
 
 
@@ -24,7 +26,7 @@ def shop(tmp_path_factory):
     ws = Workspace(tmp_path_factory.mktemp("ws"))
     ws.ensure_demo()
     run_id, _ = run_evaluation(ws, RunSpec("demo", "itemknn"))
-    rc = run_context(ws, run_id)
+    rc = run_context(load_run(ws, run_id), ws)
     return ws, run_id, rc, P.build_pools(rc.model, rc.split, n_users=10**6, n_candidates=300)
 
 
@@ -39,7 +41,7 @@ def test_relevance_order_over_the_pools_gives_the_full_ranking_metrics(shop) -> 
 
 def test_the_tradeoff_moves_the_way_the_methods_promise(shop) -> None:
     _, _, rc, pools = shop
-    table = P.tradeoff(pools, [Setting("none", 1.0), Setting("mmr", 0.3), Setting("cap", 1.0),
+    table = P.tradeoff(pools, [Setting("none", 1.0), Setting("mmr", 0.7), Setting("cap", 1.0),
                                Setting("calibrate", 0.9), Setting("novelty", 2.0)],
                        rc.items, rc.popularity, rc.n_train_users).set_index("method")
     assert table.at["mmr", "ILD"] > table.at["none", "ILD"]

@@ -10,57 +10,14 @@ embedding is masked out, so it is scored by content alone).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from recdash.models.attention.config import AttentionConfig
+
 N_EVENT_TYPES = 3  # view, cart, purchase (schema.EVENT_TYPES); +1 for padding
 N_GAP_BUCKETS = 34  # 0 = padding, 1 = unknown/first, 2.. = log2 of seconds since last event
-
-
-@dataclass(frozen=True)
-class AttentionConfig:
-    """Settings of the network (stored in every checkpoint).
-
-    Attributes:
-        n_items: catalog size (without the padding row).
-        max_len: longest history read; older events are dropped.
-        dim: hidden size of embeddings and transformer.
-        n_layers: transformer blocks.
-        n_heads: attention heads per block.
-        dropout: dropout on embeddings, attention and feed-forward.
-        use_id: learn an ID embedding per item.
-        use_text: project the item's pretrained text embedding (text_dim wide).
-        text_dim: width of the text embeddings (384 for all-MiniLM-L6-v2).
-        use_category, use_brand, use_price: add these catalog features' embeddings.
-        n_categories, n_brands, n_price_bands: vocabulary sizes, filled in from the catalog
-            at fit time (0 = the catalog has none).
-        use_event: add an event-type (view/cart/purchase) embedding on the input side.
-        use_time_gap: add an embedding of log2(seconds since the previous event).
-    """
-
-    n_items: int
-    max_len: int = 200
-    dim: int = 64
-    n_layers: int = 2
-    n_heads: int = 1
-    dropout: float = 0.2
-    use_id: bool = True
-    use_text: bool = False
-    text_dim: int = 384
-    use_category: bool = True
-    use_brand: bool = True
-    use_price: bool = True
-    n_categories: int = 0
-    n_brands: int = 0
-    n_price_bands: int = 0
-    use_event: bool = True
-    use_time_gap: bool = True
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class ItemTower(nn.Module):

@@ -16,11 +16,13 @@ import pandas as pd
 import torch
 
 from recdash.data.sequences import Sequences
+from recdash.eval.evaluate import evaluate
 from recdash.models.attention.checkpoint import load_checkpoint
 from recdash.models.attention.features import build_item_features, features_to_tower, pad_batch
-from recdash.models.attention.model import AttentionConfig, AttentionRankerNet
-from recdash.models.attention.train import TrainConfig, TrainEvent, TrainResult, \
-    resolve_device, train_ranker
+from recdash.models.attention.config import AttentionConfig, TrainConfig
+from recdash.models.attention.model import AttentionRankerNet
+from recdash.models.attention.train import TrainEvent, TrainResult, resolve_device, \
+    train_ranker
 from recdash.models.base import Progress, Recommender, TrainData
 
 SCORE_BATCH = 256  # histories per forward pass when scoring
@@ -53,8 +55,6 @@ class AttentionRanker(Recommender):
         self.device = torch.device("cpu")
 
     def _fit(self, data: TrainData, progress: Progress | None) -> None:
-        from recdash.eval.evaluate import evaluate
-
         split = data.split
         if split is None:
             raise ValueError("AttentionRanker needs TrainData.from_split(...) (validation data "
@@ -92,22 +92,63 @@ class AttentionRanker(Recommender):
         self.net.eval()
 
     @torch.inference_mode()
-    def _score_context(self, histories: Sequence[np.ndarray],
-                       events: Sequence[np.ndarray] | None,
-                       times: Sequence[np.ndarray] | None) -> np.ndarray:
+    def user_vectors(self, histories: Sequence[np.ndarray],
+                     events: Sequence[np.ndarray] | None = None,
+                     times: Sequence[np.ndarray] | None = None) -> torch.Tensor:
+        """(B, d) the network's state after each history's newest event (on the model's device);
+        zeros for an empty history, which the network reads as no events at all.
+
+        Args:
+            histories: B arrays of internal item indices, oldest first (cut to max_len).
+            events: matching event codes, or None (views).
+            times: matching epoch seconds (NaN = unknown), or None.
+        """
+        self._check_fitted()
         net = self.net
         was_training = net.training
         net.eval()
+        out = torch.zeros(len(histories), net.cfg.dim, device=self.device)
+        keep = [i for i, h in enumerate(histories) if len(h)]
+        for lo in range(0, len(keep), SCORE_BATCH):
+            rows = keep[lo:lo + SCORE_BATCH]
+            batch = pad_batch([histories[i] for i in rows],
+                              [events[i] for i in rows] if events is not None else None,
+                              [times[i] for i in rows] if times is not None else None,
+                              net.cfg.max_len, self.device)
+            hidden, _ = net.encode(batch["items"], batch["events"], batch["gaps"],
+                                   last_only=True)
+            out[torch.as_tensor(rows, device=self.device)] = hidden[:, -1].to(out.dtype)
+        net.train(was_training)
+        return out
+
+    @torch.inference_mode()
+    def item_table(self, targets: np.ndarray | None = None) -> torch.Tensor:
+        """(I, d) the network's item vectors, or (R, d) those of `targets` (internal indices)."""
+        self._check_fitted()
+        table = self._item_table()
+        return table if targets is None else table[torch.as_tensor(
+            np.asarray(targets, dtype=np.int64), device=table.device)]
+
+    @torch.inference_mode()
+    def score_targets(self, histories: Sequence[np.ndarray], events: Sequence[np.ndarray],
+                      times: Sequence[np.ndarray], targets: np.ndarray) -> np.ndarray:
+        """(B, R) float64 scores of `targets` only, without scoring the catalog. Unlike `score`,
+        an empty history scores 0 here: the network's own output for no events (explanations
+        need every value on the network's scale; `score` serves popularity instead)."""
+        users = self.user_vectors(histories, events, times)
+        return (users @ self.item_table(targets).T).double().cpu().numpy()
+
+    @torch.inference_mode()
+    def _score_context(self, histories: Sequence[np.ndarray],
+                       events: Sequence[np.ndarray] | None,
+                       times: Sequence[np.ndarray] | None) -> np.ndarray:
         table = self._item_table()  # (I, d)
         out = np.empty((len(histories), self.n_items), dtype=np.float32)
         for lo in range(0, len(histories), SCORE_BATCH):
             sl = slice(lo, lo + SCORE_BATCH)
-            batch = pad_batch(list(histories[sl]), list(events[sl]) if events else None,
-                              list(times[sl]) if times else None, net.cfg.max_len, self.device)
-            hidden, _ = net.encode(batch["items"], batch["events"], batch["gaps"],
-                                   last_only=True)
-            out[sl] = (hidden[:, -1] @ table.T).float().cpu().numpy()
-        net.train(was_training)
+            users = self.user_vectors(histories[sl], events[sl] if events else None,
+                                      times[sl] if times else None)  # (b, d)
+            out[sl] = (users @ table.T).float().cpu().numpy()
         return out
 
     def _score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
@@ -137,9 +178,8 @@ class AttentionRanker(Recommender):
         return [m[0].float().cpu().numpy() for m in maps]
 
     def item_vectors(self) -> np.ndarray:
-        """(I, dim) the network's item vectors (for diversity and similarity)."""
-        with torch.inference_mode():
-            return self.net.item_table()[1:].float().cpu().numpy()
+        """(I, dim) the network's item vectors as NumPy (for diversity and similarity)."""
+        return self.item_table().float().cpu().numpy()
 
     @classmethod
     def load(cls, path: str | Path, data: TrainData | None = None,

@@ -26,44 +26,8 @@ from recdash.models.attention import distributed as dist
 from recdash.models.attention.checkpoint import find_checkpoint, load_checkpoint, \
     save_checkpoint
 from recdash.models.attention.features import pad_batch
-from recdash.models.attention.model import AttentionConfig, AttentionRankerNet
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Settings of training (stored in every checkpoint).
-
-    Attributes:
-        epochs: most passes over the training users.
-        batch_size: users per step (per process under torchrun).
-        lr: AdamW learning rate.
-        weight_decay: AdamW weight decay.
-        loss: "full" softmax over the catalog, or "sampled" softmax with logQ correction.
-        n_negatives: negatives per step for the sampled softmax (shared by the batch).
-        patience: stop after this many validations without a better NDCG@10.
-        valid_users: validate on a fixed sample of this many users (0 = all).
-        seed: seed of initialisation, shuffling, dropout and sampling.
-        device: "auto" (cuda if available), "cpu" or "cuda".
-        max_minutes: stop training after this long (0 = no limit).
-        checkpoint_minutes: also checkpoint mid-epoch this often.
-    """
-
-    epochs: int = 200
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    loss: str = "full"
-    n_negatives: int = 3000
-    patience: int = 10
-    valid_users: int = 0
-    seed: int = 0
-    device: str = "auto"
-    max_minutes: float = 0.0
-    checkpoint_minutes: float = 5.0
-
-    def __post_init__(self) -> None:
-        if self.loss not in ("full", "sampled"):
-            raise ValueError(f"loss must be 'full' or 'sampled', not {self.loss!r}")
+from recdash.models.attention.config import AttentionConfig, TrainConfig
+from recdash.models.attention.model import AttentionRankerNet
 
 
 @dataclass(frozen=True)
@@ -279,6 +243,9 @@ class _Extra:
 
 def _event(kind, state, cfg, steps, loss, ndcg, items, elapsed, frac) -> TrainEvent:
     eta = elapsed / frac * (1 - frac) if frac > 0 else float("nan")
+    if cfg.max_minutes:  # training stops at the time limit, whatever the epochs would take
+        left = max(0.0, 60 * cfg.max_minutes - elapsed)
+        eta = left if math.isnan(eta) else min(eta, left)
     return TrainEvent(kind, state["epoch"], cfg.epochs, state["batch"], steps, loss, ndcg,
                       state["best"] if state["best"] >= 0 else None,
                       items / elapsed if elapsed > 0 else 0.0, elapsed, eta, min(frac, 1.0))

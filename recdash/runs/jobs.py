@@ -1,10 +1,11 @@
 """Background training jobs: a queue in the workspace's catalog, one process per running job.
 
-A job is a RunSpec waiting for, or running in, its own process (`python -m recdash.jobs run`) in a
-new session, so that it outlives the browser tab that started it and the studio itself. At most
-one job runs per device kind (one on the GPU, one on the CPU); the others wait in creation order,
-and whoever sees a device free starts the next one: `submit`, `refresh`, and a job's process as
-it ends. The process appends training events as JSON lines to `jobs/<id>/events.jsonl`, keeps its
+A job is a RunSpec waiting for, or running in, its own process (`python -m recdash.runs.jobs run`)
+in a new session, so that it outlives the browser tab that started it and the studio itself. Jobs
+wait in lanes (`recdash.runs.queue.LANES`): long training runs one at a time on the GPU and one on
+the CPU, and baselines, which fit in seconds, in a lane of their own, so they never wait behind a
+ten-minute training job. Within a lane jobs start in creation order, and whoever sees a lane free
+starts the next one: `submit`, `refresh`, and a job's process as it ends. The process appends training events as JSON lines to `jobs/<id>/events.jsonl`, keeps its
 row's progress and heartbeat current, and stops cleanly on SIGTERM (`cancel`), keeping the last
 checkpoint. `refresh` marks jobs whose process died (a crash, a reboot, kill -9) as failed.
 """
@@ -30,10 +31,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from recdash.errors import RecdashError
+from recdash.runs import queue
+from recdash.runs.registry import SHORT
+from recdash.runs.spec import RunSpec, check_submission
 from recdash.workspace import NAME_RULE, Workspace
 
 if TYPE_CHECKING:
-    from recdash.eval.run import RunSpec
     from recdash.models.attention.train import TrainEvent
 
 STATUSES = ("queued", "running", "finished", "failed", "cancelled")
@@ -51,7 +54,7 @@ class Job:
         id: the job id (also its folder under `<workspace>/jobs/`).
         spec: what it trains and evaluates.
         status: one of STATUSES.
-        device: "gpu" or "cpu": the queue it waits in.
+        device: its lane (`recdash.runs.queue.LANES`): "gpu", "cpu" or "short".
         run_id: its run in the workspace, once the process has created it.
         created, started, finished: Unix times (None until they happen).
         pid: its process id, once started.
@@ -79,10 +82,13 @@ class JobCancelled(BaseException):
     KeyboardInterrupt, so that no `except Exception` between here and the trainer swallows it."""
 
 
-def device_kind(spec: RunSpec) -> str:
-    """The queue a spec waits in: "gpu" for the attention ranker on CUDA, else "cpu"."""
-    if spec.model != "attention" or spec.device == "cpu":
-        return "cpu"  # the baselines never use the GPU
+def lane_of(spec: RunSpec) -> str:
+    """The lane a spec waits in: "short" for quick fits (baselines), else "gpu" for a GPU model
+    on CUDA, else "cpu"."""
+    if spec.kind.lane == SHORT:
+        return "short"
+    if not spec.kind.uses_gpu or spec.device == "cpu":
+        return "cpu"
     if spec.device.startswith("cuda"):
         return "gpu"
     import torch
@@ -103,26 +109,24 @@ def submit(ws: Workspace, spec: RunSpec) -> str:
         The job id.
 
     Raises:
-        RecdashError: an unknown model or dataset (caught here rather than in the job).
+        RecdashError: a dataset the workspace lacks (the spec checked its own values when it
+            was built), caught here rather than in the job.
     """
-    from recdash.eval.run import MODELS
-
-    if spec.model not in MODELS:
-        raise RecdashError(f"unknown model {spec.model!r}; choose one of {', '.join(MODELS)}")
-    if not ws.has_dataset(spec.dataset):
-        raise RecdashError(f"no dataset named '{spec.dataset}' in {ws.root}; import it first")
+    if not isinstance(spec, RunSpec):
+        raise RecdashError(f"submit takes a RunSpec, not {type(spec).__name__}")
+    check_submission(ws, spec)
     job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{spec.model}-{uuid.uuid4().hex[:6]}"
     job_dir(ws, job_id).mkdir(parents=True)
-    ws.add_job(job_id, json.dumps(asdict(spec)), device_kind(spec))
+    queue.add(ws, job_id, json.dumps(spec.to_dict()), lane_of(spec))
     start_next(ws)
     return job_id
 
 
 def start_next(ws: Workspace) -> list[str]:
-    """Start the oldest queued job of each free device; returns the ids started."""
+    """Start the oldest queued job of each free lane; returns the ids started."""
     started = []
-    for device in ("gpu", "cpu"):
-        job_id = ws.claim_job(device)
+    for lane in queue.LANES:
+        job_id = queue.claim(ws, lane)
         if job_id is not None:
             _launch(ws, job_id)
             started.append(job_id)
@@ -132,25 +136,25 @@ def start_next(ws: Workspace) -> list[str]:
 def _launch(ws: Workspace, job_id: str) -> None:
     folder = job_dir(ws, job_id)
     folder.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "recdash.jobs", "run", job_id,
+    cmd = [sys.executable, "-m", "recdash.runs.jobs", "run", job_id,
            "--workspace", str(ws.root.resolve())]
     try:
         with open(folder / LOG, "ab") as log:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
     except OSError as exc:
-        ws.update_job(job_id, status="failed", finished=time.time(),
+        queue.update(ws, job_id, status="failed", finished=time.time(),
                       message=f"the training process could not start: {exc}")
         return
     # Reap it when it ends, so that a long-lived studio collects no zombies (a zombie's pid still
     # answers os.kill(pid, 0)).
     threading.Thread(target=proc.wait, name=f"reap-{job_id}", daemon=True).start()
-    ws.update_job(job_id, when="running", pid=proc.pid)
+    queue.update(ws, job_id, when="running", pid=proc.pid)
 
 
 def get(ws: Workspace, job_id: str) -> Job:
     """One job; raises RecdashError for an unknown id."""
-    rows = ws.job_rows(job_id)
+    rows = queue.rows(ws, job_id)
     if not rows:
         raise RecdashError(f"no job {job_id!r} in {ws.root}; list jobs with `recdash jobs`")
     row = rows[0]
@@ -158,15 +162,12 @@ def get(ws: Workspace, job_id: str) -> Job:
 
 
 def _spec(text: str) -> RunSpec:
-    from recdash.eval.run import RunSpec
-
-    raw = json.loads(text)
-    return RunSpec(**{**raw, "ks": tuple(raw["ks"])})
+    return RunSpec.from_dict(json.loads(text))
 
 
 def status(ws: Workspace) -> pd.DataFrame:
     """All jobs, oldest first, with their spec's dataset and model as columns."""
-    rows = ws.job_rows()
+    rows = queue.rows(ws)
     for row in rows:
         spec = json.loads(row.pop("spec"))
         row["dataset"], row["model"] = spec["dataset"], spec["model"]
@@ -198,7 +199,7 @@ def cancel(ws: Workspace, job_id: str) -> Job:
     job = get(ws, job_id)  # an unknown id raises here
     if job.status not in ("queued", "running"):
         return job
-    if ws.update_job(job_id, when="queued", status="cancelled", finished=time.time(),
+    if queue.update(ws, job_id, when="queued", status="cancelled", finished=time.time(),
                      message="cancelled before it started"):
         return get(ws, job_id)
     # Running (or just claimed): leave a mark, so that a process that has not yet installed its
@@ -225,7 +226,7 @@ def refresh(ws: Workspace) -> list[str]:
         The ids of the jobs found dead.
     """
     dead = []
-    for row in ws.job_rows():
+    for row in queue.rows(ws):
         if row["status"] == "running" and not _alive(row["pid"], row["id"], row["heartbeat"]) \
                 and _close_dead(ws, row):
             dead.append(row["id"])
@@ -267,7 +268,7 @@ def _close_dead(ws: Workspace, row: dict) -> bool:
         status = "failed"
         message = (f"the training process ended unexpectedly ({why}; its output is in "
                    f"jobs/{job_id}/{LOG})" + _kept(ws, run_id))
-    if not ws.update_job(job_id, when="running", status=status, finished=time.time(),
+    if not queue.update(ws, job_id, when="running", status=status, finished=time.time(),
                          message=message):
         return False  # it ended properly meanwhile
     if run_id:
@@ -297,7 +298,7 @@ class _JobWorkspace(Workspace):
 
     def create_run(self, dataset: str, model: str, params: dict, protocol: dict) -> str:
         run_id = super().create_run(dataset, model, params, protocol)
-        self.update_job(self.job_id, run_id=run_id)
+        queue.update(self, self.job_id, run_id=run_id)
         return run_id
 
 
@@ -337,13 +338,14 @@ class _Reporter:
         if now - self._last_row < WRITE_EVERY_S:
             return
         self._last_row = now
-        self.ws.update_job(self.job_id, fraction=float(fraction), message=message, heartbeat=now)
+        queue.update(self.ws, self.job_id, fraction=float(fraction), message=message,
+                     heartbeat=now)
 
 
 def _beat(ws: Workspace, job_id: str, stop: threading.Event) -> None:
     while not stop.wait(HEARTBEAT_S):
         try:
-            ws.update_job(job_id, heartbeat=time.time())
+            queue.update(ws, job_id, heartbeat=time.time())
         except sqlite3.OperationalError:
             pass  # the catalog stayed locked past its timeout: the next beat tries again
 
@@ -360,7 +362,7 @@ def run_job(root: str | Path, job_id: str) -> int:
     job = get(ws, job_id)
     if job.status != "running":
         return 0  # cancelled while it was being started
-    ws.update_job(job_id, pid=os.getpid(), heartbeat=time.time())
+    queue.update(ws, job_id, pid=os.getpid(), heartbeat=time.time())
     if (job_dir(ws, job_id) / CANCEL).exists():
         reporter.cancelled = True
     stop = threading.Event()
@@ -374,7 +376,7 @@ def run_job(root: str | Path, job_id: str) -> int:
 
 
 def _run(ws: _JobWorkspace, job: Job, reporter: _Reporter) -> str:
-    from recdash.eval.run import run_evaluation
+    from recdash.runs.train import run_evaluation
 
     try:
         reporter.check()  # a cancel that came before the signal handler
@@ -385,25 +387,25 @@ def _run(ws: _JobWorkspace, job: Job, reporter: _Reporter) -> str:
         message = "cancelled by the user" + _kept(ws, run_id)
         if run_id:  # run_evaluation recorded it as failed on the way out
             ws.end_run(run_id, "cancelled", message, was="failed")
-        ws.update_job(job.id, status="cancelled", finished=time.time(), message=message)
+        queue.update(ws, job.id, status="cancelled", finished=time.time(), message=message)
         return "cancelled"
     except BaseException as exc:  # whatever it is, the row must say how the job ended
         traceback.print_exc()  # into the job's log.txt
         message = str(exc) if isinstance(exc, RecdashError) else \
             (f"{type(exc).__name__}: {exc} (details in jobs/{job.id}/{LOG})")
-        ws.update_job(job.id, status="failed", finished=time.time(), message=message)
+        queue.update(ws, job.id, status="failed", finished=time.time(), message=message)
         return "failed"
     k = min(job.spec.ks)
     summary = f"NDCG@{k} {result.metrics[f'NDCG@{k}']:.4f}" if f"NDCG@{k}" in result.metrics \
         else "finished"
-    ws.update_job(job.id, status="finished", fraction=1.0, finished=time.time(), message=summary)
+    queue.update(ws, job.id, status="finished", fraction=1.0, finished=time.time(), message=summary)
     return "finished"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m recdash.jobs",
+    parser = argparse.ArgumentParser(prog="python -m recdash.runs.jobs",
                                      description="Run a queued training job in this process "
-                                     "(recdash.jobs.submit starts it; list jobs with "
+                                     "(recdash.runs.jobs.submit starts it; list jobs with "
                                      "`recdash jobs`).")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run one claimed job")

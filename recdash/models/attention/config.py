@@ -1,0 +1,182 @@
+"""The attention ranker's settings: the network's (`AttentionConfig`), training's
+(`TrainConfig`) and what a run of the ranker is given (`AttentionSettings`: both, and whether to
+use the text tower).
+
+Plain frozen dataclasses with no torch import, so a run's settings can be built, checked and
+stored by the studio and the CLI without loading the network. Every value is checked when the
+config is built (`recdash.settings`); both configs are stored in every checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from recdash.settings import check_types, require
+
+LOSSES = ("full", "sampled")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class AttentionConfig:
+    """Settings of the network (stored in every checkpoint).
+
+    Attributes:
+        n_items: catalog size (without the padding row).
+        max_len: longest history read; older events are dropped.
+        dim: hidden size of embeddings and transformer.
+        n_layers: transformer blocks.
+        n_heads: attention heads per block.
+        dropout: dropout on embeddings, attention and feed-forward.
+        use_id: learn an ID embedding per item.
+        use_text: project the item's pretrained text embedding (text_dim wide).
+        text_dim: width of the text embeddings (384 for all-MiniLM-L6-v2).
+        use_category, use_brand, use_price: add these catalog features' embeddings.
+        n_categories, n_brands, n_price_bands: vocabulary sizes, filled in from the catalog
+            at fit time (0 = the catalog has none).
+        use_event: add an event-type (view/cart/purchase) embedding on the input side.
+        use_time_gap: add an embedding of log2(seconds since the previous event).
+    """
+
+    n_items: int
+    max_len: int = 200
+    dim: int = 64
+    n_layers: int = 2
+    n_heads: int = 1
+    dropout: float = 0.2
+    use_id: bool = True
+    use_text: bool = False
+    text_dim: int = 384
+    use_category: bool = True
+    use_brand: bool = True
+    use_price: bool = True
+    n_categories: int = 0
+    n_brands: int = 0
+    n_price_bands: int = 0
+    use_event: bool = True
+    use_time_gap: bool = True
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        require(self, "n_items", self.n_items >= 0, "0 (filled in at fit time) or more")
+        require(self, "max_len", 1 <= self.max_len <= 10_000, "1 to 10,000 events, e.g. 200")
+        require(self, "n_heads", self.n_heads >= 1, "1 or more heads, e.g. 1 or 2")
+        require(self, "dim", self.dim >= 2 and self.dim % self.n_heads == 0,
+                f"a positive multiple of n_heads ({self.n_heads}), e.g. 64")
+        require(self, "n_layers", 1 <= self.n_layers <= 64, "1 to 64 blocks, e.g. 2")
+        require(self, "dropout", 0.0 <= self.dropout < 1.0, "0 or more and below 1, e.g. 0.2")
+        require(self, "text_dim", self.text_dim >= 1, "the text embeddings' width, e.g. 384")
+        for name in ("n_categories", "n_brands", "n_price_bands"):
+            require(self, name, getattr(self, name) >= 0, "0 (none) or more")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of training (stored in every checkpoint).
+
+    Attributes:
+        epochs: most passes over the training users.
+        batch_size: users per step (per process under torchrun).
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        loss: "full" softmax over the catalog, or "sampled" softmax with logQ correction.
+        n_negatives: negatives per step for the sampled softmax (shared by the batch).
+        patience: stop after this many validations without a better NDCG@10.
+        valid_users: validate on a fixed sample of this many users (0 = all).
+        seed: seed of initialisation, shuffling, dropout and sampling.
+        device: "auto" (cuda if available), "cpu" or "cuda".
+        max_minutes: stop training after this long (0 = no limit).
+        checkpoint_minutes: also checkpoint mid-epoch this often.
+    """
+
+    epochs: int = 200
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    loss: str = "full"
+    n_negatives: int = 3000
+    patience: int = 10
+    valid_users: int = 0
+    seed: int = 0
+    device: str = "auto"
+    max_minutes: float = 0.0
+    checkpoint_minutes: float = 5.0
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        require(self, "epochs", self.epochs >= 1, "1 or more passes, e.g. 30")
+        require(self, "batch_size", self.batch_size >= 1, "1 or more users per step, e.g. 128")
+        require(self, "lr", 0.0 < self.lr <= 1.0, "above 0 and at most 1, e.g. 0.001")
+        require(self, "weight_decay", self.weight_decay >= 0.0, "0 or more, e.g. 0")
+        require(self, "loss", self.loss in LOSSES, f"one of {', '.join(LOSSES)}")
+        require(self, "n_negatives", self.n_negatives >= 1, "1 or more, e.g. 3000")
+        require(self, "patience", self.patience >= 1, "1 or more validations, e.g. 10")
+        require(self, "valid_users", self.valid_users >= 0, "0 (every user) or more")
+        require(self, "seed", self.seed >= 0, "0 or more")
+        require(self, "device", self.device in DEVICES or self.device.startswith("cuda:"),
+                f"one of {', '.join(DEVICES)} (or cuda:N)")
+        require(self, "max_minutes", self.max_minutes >= 0.0, "0 (no limit) or more minutes")
+        require(self, "checkpoint_minutes", self.checkpoint_minutes >= 0.0,
+                "0 (only at epoch ends) or more minutes")
+
+
+@dataclass(frozen=True)
+class AttentionSettings:
+    """What a run of the attention ranker is configured with.
+
+    Attributes:
+        model: the network's settings (n_items and the vocabularies are filled in at fit time).
+        train: training's settings (its device is the run's).
+        text: describe items by their text embeddings too (when the catalog has text).
+    """
+
+    model: AttentionConfig = field(default_factory=lambda: AttentionConfig(n_items=0))
+    train: TrainConfig = field(default_factory=TrainConfig)
+    text: bool = True
+
+    def __post_init__(self) -> None:
+        require(self, "model", isinstance(self.model, AttentionConfig), "an AttentionConfig")
+        require(self, "train", isinstance(self.train, TrainConfig), "a TrainConfig")
+        require(self, "text", isinstance(self.text, bool), "True or False")
+
+    @classmethod
+    def from_dict(cls, data: dict | None, where: str = "") -> "AttentionSettings":
+        """From `to_dict`'s output (stored JSON); unknown keys are refused."""
+        from recdash.settings import from_dict
+
+        data = dict(data or {})
+        unknown = sorted(set(data) - {"model", "train", "text"})
+        if unknown:
+            from recdash.errors import SettingError
+            raise SettingError(f"AttentionSettings.{unknown[0]}", data[unknown[0]],
+                               "its parts are model, train and text" + (
+                                   f" (in {where})" if where else ""))
+        return cls(from_dict(AttentionConfig, {"n_items": 0, **data.get("model", {})}, where),
+                   from_dict(TrainConfig, data.get("train"), where),
+                   bool(data.get("text", True)))
+
+    @classmethod
+    def from_flat(cls, values: dict, where: str = "") -> "AttentionSettings":
+        """From one flat dict of AttentionConfig and TrainConfig fields plus "text" (what the
+        CLI's flags and earlier runs' stored settings look like); unknown keys are refused."""
+        from dataclasses import fields
+
+        from recdash.errors import SettingError
+
+        net = {f.name for f in fields(AttentionConfig)}
+        train = {f.name for f in fields(TrainConfig)}
+        unknown = sorted(set(values) - net - train - {"text"})
+        if unknown:
+            raise SettingError(unknown[0], values[unknown[0]],
+                               "not a setting of the attention ranker" + (
+                                   f" (in {where})" if where else "") + "; see AttentionConfig "
+                               "and TrainConfig, or `recdash train --help`")
+        return cls.from_dict({"model": {k: v for k, v in values.items() if k in net},
+                              "train": {k: v for k, v in values.items() if k in train},
+                              "text": values.get("text", True)}, where)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

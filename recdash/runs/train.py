@@ -1,0 +1,108 @@
+"""Training one run end to end: load the spec's dataset, split it, build the model its kind
+describes, fit it, evaluate it on the test stage, and record the run, its metrics and its files in
+the workspace. `recdash train` / `evaluate` call this directly; a background job calls it in its
+own process (`recdash.runs.jobs`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, is_dataclass
+from typing import Callable
+
+import pandas as pd
+
+from recdash.data import schema as S
+from recdash.data.dataset import Dataset
+from recdash.data.splits import Split, make_split
+from recdash.eval.evaluate import EvalResult, evaluate
+from recdash.models.base import TrainData
+from recdash.progress import Progress, part
+from recdash.runs.registry import BuildContext
+from recdash.runs.spec import RunSpec, check_submission
+from recdash.workspace import Workspace
+
+
+def load_split(ws: Workspace, spec: RunSpec) -> tuple[Dataset, Split]:
+    """The dataset and the split the spec describes (the same every time)."""
+    ds = ws.load_dataset(spec.dataset)
+    kcore = spec.kcore or int(ds.report.stats.get("kcore", 0))
+    split = make_split(ds.interactions, ds.catalog, spec.split, kcore=kcore,  # type: ignore
+                       candidates=spec.candidates)  # type: ignore[arg-type]
+    return ds, split
+
+
+def text_embeddings(ws: Workspace, ds: Dataset, split: Split,
+                    progress: Progress | None = None):
+    """(I, 384) text embeddings of the split's items, cached in the dataset's folder (so they
+    travel with it), or None when the catalog has no text."""
+    from recdash.text import embed_catalog
+
+    catalog = ds.products.reindex(pd.Index(split.items, name=S.ITEM)).reset_index()
+    if catalog[S.TITLE].isna().all() and catalog[S.DESCRIPTION].isna().all():
+        return None
+    emb, _ = embed_catalog(catalog, ws.dataset_dir(ds.name) / "text-cache", progress=progress)
+    return emb
+
+
+def run_evaluation(ws: Workspace, spec: RunSpec, progress: Progress | None = None,
+                   on_event: Callable | None = None) -> tuple[str, EvalResult]:
+    """Fit the spec's model on its dataset and evaluate it; returns (run id, test result).
+
+    The run is recorded as 'running' first and 'finished' or 'failed' at the end, so a crash
+    never leaves metrics without their run. Files (checkpoints, history) go to the run folder.
+    Under torchrun, processes other than rank 0 only help training and return (run id, None).
+    """
+    check_submission(ws, spec)
+    ds, split = load_split(ws, spec)
+    rank = _join_process_group(spec)
+    run_id = ws.create_run(spec.dataset, spec.model, {"spec": spec.to_dict()}, {}) \
+        if rank == 0 else None
+    run_id = _share(run_id, spec)
+    run_dir = ws.run_dir(run_id)
+    kind = spec.kind
+    if rank != 0:
+        model = kind.build(spec.config, BuildContext(ws, ds, split, run_dir, spec.device))
+        model.fit(TrainData.from_split(split, ds.catalog))
+        return run_id, None  # type: ignore[return-value]
+    try:
+        ctx = BuildContext(ws, ds, split, run_dir, spec.device, on_event,
+                           part(progress, 0.0, 0.05))
+        model = kind.build(spec.config, ctx)
+        model.fit(TrainData.from_split(split, ds.catalog), progress=part(progress, 0.05, 0.9))
+        result = evaluate(model, split, ks=spec.ks, exclude_seen=spec.exclude_seen,
+                          catalog=ds.catalog, progress=part(progress, 0.9, 1.0))
+    except BaseException as exc:
+        ws.finish_run(run_id, {}, status="failed", message=str(exc) or type(exc).__name__)
+        raise
+    config = getattr(model, "train_config", getattr(model, "config", None))
+    params = {"spec": spec.to_dict(),
+              "config": asdict(config) if is_dataclass(config) else {}}
+    trained = getattr(model, "result", None)
+    if trained is not None:
+        params["training"] = {k: v for k, v in asdict(trained).items() if k != "history"}
+        (run_dir / "history.json").write_text(json.dumps(trained.history))
+    ws.set_run_params(run_id, params)
+    ws.set_run_protocol(run_id, result.protocol.to_dict())
+    ws.finish_run(run_id, {"all": result.metrics, **{
+        seg: vals for seg, vals in result.segments.items() if seg != "all"}})
+    return run_id, result
+
+
+def _join_process_group(spec: RunSpec) -> int:
+    """This process's rank when torchrun launched several for a GPU model, else 0."""
+    if not spec.kind.uses_gpu:
+        return 0
+    from recdash.models.attention import distributed as dist
+    from recdash.models.attention.train import resolve_device
+
+    if dist.world_size() <= 1:
+        return 0
+    return dist.setup(resolve_device(spec.device))[0]
+
+
+def _share(run_id: str | None, spec: RunSpec) -> str:
+    if not spec.kind.uses_gpu:
+        return run_id  # type: ignore[return-value]
+    from recdash.models.attention import distributed as dist
+    return dist.share(run_id)
