@@ -23,6 +23,7 @@ from recdash.data.sequences import Sequences
 from recdash.models import EASE, Popularity
 from recdash.models.attention import AttentionConfig, AttentionRanker, AttentionRankerNet
 from recdash.models.base import TrainData
+from recdash.recommend import History, Service
 
 
 def cpu_name() -> str:
@@ -41,13 +42,10 @@ def synthetic(n_items: int, n_users: int, length: int, seed: int = 0) -> TrainDa
 
 
 def ranker_for(data: TrainData, max_len: int) -> AttentionRanker:
-    ranker = AttentionRanker(AttentionConfig(n_items=data.n_items, max_len=max_len, dim=64,
-                                             n_layers=2, dropout=0.0))
-    ranker._items = np.asarray(data.items)
-    ranker._attach(data)
     torch.manual_seed(0)
-    ranker.net = AttentionRankerNet(ranker.model_config).eval()
-    return ranker
+    net = AttentionRankerNet(AttentionConfig(n_items=data.n_items, max_len=max_len, dim=64,
+                                             n_layers=2, dropout=0.0))
+    return AttentionRanker.from_network(net, data.items, data)
 
 
 def latencies(call, repeats: int) -> np.ndarray:
@@ -64,11 +62,11 @@ def latencies(call, repeats: int) -> np.ndarray:
 def single_user(repeats: int) -> dict:
     data = synthetic(100_000, 1000, 50)
     att, pop = ranker_for(data, 200), Popularity().fit(data)
-    hist = [data.sequences[0]]
-    ev, tm = [np.zeros(50, np.int8)], [np.full(50, np.nan)]
+    hist = [History(data.sequences[0], np.zeros(50, np.int8), np.full(50, np.nan))]
     rows = {}
     for name, model in (("attention", att), ("popularity (peer)", pop)):
-        ms = latencies(lambda: model.rank(["u0"], hist, ev, tm, k=10), repeats)
+        service = Service(model)
+        ms = latencies(lambda: service.recommend(hist, ["u0"], k=10), repeats)
         rows[name] = {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
                       "calls": repeats}
     return rows
@@ -88,7 +86,7 @@ def all_users(repeats: int, datasets: Path) -> dict:
         secs = []
         for _ in range(repeats):
             t = time.perf_counter()
-            recs = model.recommend(users, k=10)
+            recs = Service(model).recommend_users(users, k=10)
             secs.append(time.perf_counter() - t)
         assert len(recs) == 10 * len(users)
         rows[name] = {"median_s": float(np.median(secs)), "min_s": float(min(secs)),

@@ -7,6 +7,7 @@ import streamlit as st
 from recdash.data.demo import DEMO_NAME
 from recdash.errors import RecdashError
 from recdash.workspace import Workspace
+from recdash.data.imports import upload_ids
 from ui import frame, loaders, state, upload
 from ui.report import show_headline, show_report
 
@@ -41,16 +42,16 @@ st.caption(f"Each file can be up to {st.get_option('server.maxUploadSize'):,} MB
            "save it as Parquet, or import it from a terminal with `recdash import`.")
 round_ = st.session_state[state.UPLOAD_ROUND]
 left, right = st.columns(2)
-events = upload.Upload.of(left.file_uploader(
+events = upload.upload_of(left.file_uploader(
     "Interaction log", type=upload.FILE_TYPES, key=f"upload-events-{round_}"))
-catalog = upload.Upload.of(right.file_uploader(
+catalog = upload.upload_of(right.file_uploader(
     "Product catalog (optional)", type=upload.FILE_TYPES, key=f"upload-catalog-{round_}"))
 
 if events is None and catalog is not None:
     st.info("Add the interaction log too: a catalog alone has nothing to learn from.")
 if events is not None:
     failed = st.session_state[state.IMPORT_FAILURE]
-    failure = failed[1] if failed and failed[0] == upload.upload_ids(events, catalog) else None
+    failure = failed[1] if failed and failed[0] == upload_ids(events, catalog) else None
     request = upload.mapping_step(events, catalog, names, failure)
     if request is not None and st.button("Validate and import", type="primary"):
         report = upload.validate_and_store(root, request)

@@ -54,7 +54,7 @@ def what_if() -> None:
 
     st.subheader("History")
     note = f" (edited; the stored history has {len(original):,})" if edited else ""
-    st.caption(f"{len(history):,} events{note}, newest first.")
+    st.caption(f"{len(history):,} event{'' if len(history) == 1 else 's'}{note}, newest first.")
     shown = shopper.timeline(history, catalog).iloc[::-1]
     added = set(range(len(original), len(history))) if edited else set()
     st.dataframe(shown.style.apply(lambda row: [ADDED if row.name in added else ""] * len(row),

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from recdash.data import schema as S
+from recdash.eval.segments import COLD_USER_MAX_EVENTS
 
-COLD_USER_MAX_EVENTS = 5  # a user with at most this many events counts as cold
 NEW_ITEM_SHARE = 0.1  # an item first seen in this last share of the time range counts as new
 TOP_CATEGORIES = 15  # the category mix keeps this many top-level categories, the rest is OTHER
 LENGTH_BINS = 40  # the sequence-length histogram has at most this many bars

@@ -19,13 +19,12 @@ import pandas as pd
 from recdash.data import schema as S
 from recdash.errors import RecdashError
 from recdash.eval.protocol import Protocol
+from recdash.eval.segments import SEGMENTS
 from recdash.progress import Progress
 from recdash.workspace import Workspace
 
-
 HEADLINE = ("NDCG@10", "HR@10", "Coverage@10")  # the numbers a run is summarised by
 ACCURACY = ("NDCG", "HR", "Recall", "MRR")  # metric families that score hits on the target
-SEGMENTS = ("all", "warm users", "cold users", "head items", "tail items", "cold items")
 RUN_COLUMNS = ("run_id", "run", "model", "status", "badge", "protocol", "settings", "created",
                "seconds", "message")
 LONG_COLUMNS = ("run_id", "run", "model", "badge", "segment", "metric", "value")

@@ -18,12 +18,11 @@ import torch
 from recdash.data import schema as S
 from recdash.data.splits import Split
 from recdash.eval import metrics as M
+from recdash.eval import segments
 from recdash.eval.protocol import Protocol
 from recdash.progress import Progress
 
 SCORE_BUDGET_BYTES = 256 * 1024**2  # one batch's score matrix
-COLD_USER_MAX = 5  # users with at most this many history events are "cold"
-HEAD_SHARE = 0.2  # the most popular 20% of items (by training events) are the "head"
 
 
 @dataclass
@@ -194,14 +193,13 @@ def _segments(arrays: dict[str, np.ndarray], cuts: np.ndarray,
               counts: np.ndarray) -> dict[str, dict[str, float]]:
     target = arrays["_first_target"].astype(np.int64)
     target_count = counts[target]
-    order = np.argsort(-counts, kind="stable")
-    head = np.zeros(len(counts), dtype=bool)
-    head[order[: max(1, int(round(HEAD_SHARE * (counts > 0).sum())))]] = True
+    head = segments.head_items(counts)
+    cold = segments.cold_users(cuts)
     masks = {
         "all": np.ones(len(cuts), dtype=bool),
-        "cold users": cuts <= COLD_USER_MAX,
-        "warm users": cuts > COLD_USER_MAX,
-        "head items": head[target] & (target_count > 0),
+        "cold users": cold,
+        "warm users": ~cold,
+        "head items": head[target],
         "tail items": ~head[target] & (target_count > 0),
         "cold items": target_count == 0,
     }

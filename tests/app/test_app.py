@@ -108,3 +108,36 @@ def test_a_page_run_on_its_own_is_drawn_inside_the_frame(tmp_path: Path, monkeyp
     assert not at.exception
     assert [s.label for s in at.sidebar.selectbox] == ["Dataset"]
     assert at.title[0].value != ""
+
+
+@pytest.mark.slow
+def test_first_start_trains_the_demo_models_in_the_background(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On first start the studio queues the quick model and the baselines by itself, the
+    baselines in their own lane (finished in seconds), and Home shows the training."""
+    import time
+
+    from recdash.runs import jobs
+    from recdash.runs.demo import FIRST_START_BASELINES, FIRST_START_ENV, quick_spec
+
+    monkeypatch.setenv(FIRST_START_ENV, "1")
+    at = start_app(tmp_path, monkeypatch)
+    ws = Workspace(tmp_path)
+    try:
+        assert not at.exception
+        queue = jobs.status(ws)
+        assert sorted(queue["model"]) == sorted([*FIRST_START_BASELINES, "attention"])
+        attention = queue[queue["model"] == "attention"].iloc[0]
+        assert jobs.get(ws, attention["id"]).spec == quick_spec()
+        at.run()
+        assert any(m.value.startswith("**Training models on demo**") for m in at.markdown)
+        deadline = time.time() + 120
+        short = queue[queue["model"] != "attention"]["id"].tolist()
+        while time.time() < deadline and any(
+                jobs.get(ws, j).status in ("queued", "running") for j in short):
+            time.sleep(0.5)
+        assert [jobs.get(ws, j).status for j in short] == ["finished"] * len(short)
+        assert jobs.get(ws, attention["id"]).status == "running"  # the baselines did not wait
+    finally:
+        for job_id in jobs.status(ws)["id"]:
+            jobs.cancel(ws, job_id)

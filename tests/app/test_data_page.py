@@ -1,5 +1,5 @@
 """App tests of the Data page: profile of the selected dataset, import from uploads, rename and
-delete; plus the import step's helpers (ui/upload.py) on hand-made files.
+delete (the import engine itself: tests/data/test_imports.py).
 
 The uploads go through AppTest's `file_uploader`, so the page is driven as an analyst would:
 choose files, correct the mapping, press "Validate and import". After its first run, an AppTest runs
@@ -10,8 +10,6 @@ sidebar picker follows the page's choice) on a first run.
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from recdash.data import schema as S
 from recdash.workspace import Workspace
 from tests.app.test_app import APP, TIMEOUT_S, metrics, start_app, tiny_shop
-from ui import state, upload
+from ui import state
 
 PAGE = "pages/data.py"
 
@@ -193,31 +191,6 @@ def test_rename_and_delete_need_confirmation(tmp_path, monkeypatch):
     assert stored_files(tmp_path) == ["shop-b"]
     assert at.success[0].value == "Deleted 'shop-c'."
     assert selected(at) == "shop-b"
-
-
-# The import step's helpers, without the app.
-
-def test_preview_reads_only_the_first_rows_of_each_format():
-    frame = pd.DataFrame({"user_id": [f"u{i}" for i in range(50)], "item_id": "a"})
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
-    big_csv = b"user_id,item_id\n" + b"".join(b"u%d,a\n" % i for i in range(200_000))
-    for name, data in (("log.parquet", buffer.getvalue()), ("log.csv.gz", gzip.compress(big_csv)),
-                       ("log.csv", big_csv), ("log.jsonl", frame.to_json(orient="records",
-                                                                        lines=True).encode())):
-        preview = upload.read_preview(upload.Upload(name, data, "id"))
-        assert list(preview.columns) == ["user_id", "item_id"], name
-        assert preview["user_id"].tolist() == [f"u{i}" for i in range(upload.PREVIEW_ROWS)], name
-
-
-def test_kept_columns_drop_what_the_importer_would_guess_for_an_empty_field():
-    fields = upload.INTERACTION_FIELDS
-    columns = ["user", "item", "time", "date", "score"]
-    # timestamp left empty: both 'time' and (once 'time' is gone) 'date' would be guessed
-    assert upload.kept_columns(columns, fields, {S.USER: "user", S.ITEM: "item",
-                                                 S.VALUE: "score"}) == ["user", "item", "score"]
-    assert upload.kept_columns(columns, fields, {S.USER: "user", S.ITEM: "item",
-                                                 S.TIME: "date", S.VALUE: "score"}) == columns
 
 
 def test_the_frame_selects_what_the_data_page_chose(tmp_path, monkeypatch):

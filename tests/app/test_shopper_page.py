@@ -11,7 +11,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from recdash.data import schema as S
-from recdash.eval.run import RunSpec, run_evaluation
+from recdash.runs.spec import RunSpec
+from recdash.runs.train import run_evaluation
 from recdash.workspace import Workspace
 from tests.app_helpers import labelled, start_app
 
@@ -51,17 +52,32 @@ def test_editing_the_history_changes_the_recommendations(at: AppTest) -> None:
     original = recommended(at)
     labelled(at.button, "Start from an empty history (new visitor)").click().run()
     assert not at.exception
-    assert "Edited history: length 0 " in " ".join(c.value for c in at.caption)
+    assert "0 events (edited; the stored history has" in " ".join(c.value for c in at.caption)
     empty = recommended(at)  # a new visitor gets the best sellers
     assert len(empty) == 10 and empty != original
 
     labelled(at.text_input, "Find a product by title").input("Face Cream").run()
     labelled(at.button, "Add to the history").click().run()
     assert not at.exception
-    assert "Edited history: length 1 " in " ".join(c.value for c in at.caption)
+    assert "1 event (edited; the stored history has" in " ".join(c.value for c in at.caption)
+    assert "Face Cream" in at.dataframe[0].value[S.TITLE].iloc[0]  # newest first, on top
     added = recommended(at)
     assert added != empty
     assert "new" in at.table[-1].value["change"].tolist()
 
     labelled(at.button, "Reset edits").click().run()
     assert not at.exception and recommended(at) == original
+
+
+def test_an_edit_clicked_while_a_search_reruns_is_kept(at: AppTest) -> None:
+    """The product search and the click reach the server together (the browser sent both before
+    the page had redrawn): the edit is applied from the button's callback, with the product the
+    analyst had chosen, and nothing is lost."""
+    labelled(at.button, "Start from an empty history (new visitor)").click().run()
+    product = labelled(at.selectbox, "Product").select_index(3)
+    chosen = product.value
+    labelled(at.text_input, "Find a product by title").input("Tea")  # not run yet
+    labelled(at.button, "Add to the history").click().run()  # one rerun for both
+    assert not at.exception
+    history = at.dataframe[0].value
+    assert [f"{t} ({i})" for t, i in zip(history[S.TITLE], history[S.ITEM])] == [chosen]

@@ -14,7 +14,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from recdash.models.attention.config import AttentionSettings
 from recdash.runs import jobs, queue
+from recdash.runs.demo import quick_spec
 from recdash.runs.spec import RunSpec
 from recdash.runs.train import run_evaluation
 from recdash.workspace import Workspace
@@ -80,14 +82,14 @@ def test_a_tiny_run_started_on_train_finishes_and_shows_on_evaluate(
     labelled(at.toggle, "Use the text tower").set_value(False)
     labelled(at.button, "Start").click().run()
     assert not at.exception
-    assert "job" in at.success[0].value
+    assert "job" in at.toast[0].value
 
     ws = Workspace(root)
     (job_id,) = jobs.status(ws)["id"]
-    assert jobs.get(ws, job_id).spec.settings == {
+    assert jobs.get(ws, job_id).spec.config == AttentionSettings.from_flat({
         "epochs": 1, "max_len": 10, "dim": 16, "n_layers": 1, "max_minutes": 10.0,
         "text": False, "batch_size": 128, "lr": 1e-3, "n_heads": 1, "loss": "full",
-        "patience": 5}
+        "patience": 5, "device": "cpu"})
     deadline = time.time() + TRAIN_DEADLINE_S
     while jobs.get(ws, job_id).status in ("queued", "running") and time.time() < deadline:
         at.run()  # the page polls the job like a browser would
@@ -126,8 +128,7 @@ def test_the_quick_demo_model_starts_in_the_background_and_cancels(
     ws = Workspace(root)
     job = jobs.get(ws, jobs.status(ws)["id"].iloc[-1])
     assert job.status == "running" and job.spec.model == "attention"
-    assert job.spec.settings == {"epochs": 5, "max_len": 50, "dim": 32, "n_layers": 2,
-                                 "text": True, "max_minutes": 3.0}
+    assert job.spec == quick_spec("demo", "cpu")
     labelled(at.button, "Cancel").click().run()
     assert not at.exception
     deadline = time.time() + 30

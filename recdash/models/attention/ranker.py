@@ -194,16 +194,32 @@ class AttentionRanker(Recommender):
         """
         ck = load_checkpoint(path)
         cfg = AttentionConfig(**ck.model_config)
-        ranker = cls(cfg, TrainConfig(**{**ck.train_config, "device": device}))
-        ranker.net = AttentionRankerNet(cfg)
-        ranker.net.load_state_dict(ck.weights)
-        ranker.device = resolve_device(device)
-        ranker.net.to(ranker.device).eval()
+        net = AttentionRankerNet(cfg)
+        net.load_state_dict(ck.weights)
         items = np.asarray(ck.items, dtype=object)
         if data is not None and list(map(str, data.items)) != list(items):
             raise ValueError("the checkpoint's items differ from the data's; load the dataset "
                              "the run was trained on")
-        ranker._items = items
+        return cls.from_network(net, items, data, device,
+                                TrainConfig(**{**ck.train_config, "device": device}))
+
+    @classmethod
+    def from_network(cls, net: AttentionRankerNet, items: Sequence[object],
+                     data: TrainData | None = None, device: str = "cpu",
+                     train: TrainConfig | None = None) -> "AttentionRanker":
+        """A ranker that serves `net` (trained or not) for `items`, without training.
+
+        Args:
+            net: the network (its item tower's features already set).
+            items: (I,) the shop's item IDs, in the network's order.
+            data: training data for the users' histories and popularity (optional).
+            device: where to run.
+            train: the training settings to record (defaults otherwise).
+        """
+        ranker = cls(net.cfg, train or TrainConfig(device=device))
+        ranker.device = resolve_device(device)
+        ranker.net = net.to(ranker.device).eval()
+        ranker._items = np.asarray(items, dtype=object)
         if data is not None:
             ranker._attach(data)
         else:

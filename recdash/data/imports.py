@@ -1,0 +1,211 @@
+"""Importing uploaded files: the engine behind the Data page's import step.
+
+An upload stays in memory: its preview is read from the first bytes (a delimited or JSON-lines
+file's first PREVIEW_BYTES, a Parquet file's first row group), the analyst's column mapping is
+applied, and only a dataset that passed validation is written, into the workspace, by
+`Workspace.save_dataset`. A refused import leaves the workspace as it was. Nothing here draws:
+the studio's widgets live in `ui/upload.py`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from recdash.data import schema as S
+from recdash.data.dataset import prepare_dataset
+from recdash.data.readers import detect_format, read_table
+from recdash.data.report import Finding, ValidationReport
+from recdash.errors import DataFileError, RecdashError
+from recdash.workspace import Workspace, check_name
+
+PREVIEW_ROWS = 10  # rows shown, and read, for the mapping step
+PREVIEW_BYTES = 256 * 1024  # a delimited or JSON-lines preview reads at most this much text
+INTERACTION_FIELDS = S.INTERACTION_REQUIRED + S.INTERACTION_OPTIONAL
+CATALOG_FIELDS = S.CATALOG_REQUIRED + S.CATALOG_OPTIONAL
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file, in memory.
+
+    Attributes:
+        name: the file's name as uploaded (gives the format and names it in messages).
+        data: its bytes.
+        id: changes with every upload, so widgets keyed by it start afresh for a new file.
+    """
+
+    name: str
+    data: bytes
+    id: str
+
+
+def upload_ids(events: Upload, catalog: Upload | None) -> tuple[str, str | None]:
+    """Which files an import is about (to tell whether a stored report belongs to them)."""
+    return events.id, catalog.id if catalog else None
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """Everything the analyst chose for one import.
+
+    Attributes:
+        name: the dataset's name in the workspace.
+        interactions: the interaction log.
+        catalog: the product catalog, or None.
+        mapping: file columns chosen per canonical field, and event labels mapped by hand; a
+            field missing from the mapping is not imported, even when a column looks like it.
+        overwrite: replace a stored dataset of the same name.
+    """
+
+    name: str
+    interactions: Upload
+    catalog: Upload | None
+    mapping: S.ColumnMapping
+    overwrite: bool = False
+
+    @property
+    def uploads(self) -> tuple[str, str | None]:
+        """The uploads' ids (see `upload_ids`)."""
+        return upload_ids(self.interactions, self.catalog)
+
+
+def read_preview(upload: Upload, rows: int = PREVIEW_ROWS) -> pd.DataFrame:
+    """The first rows of an upload, as text, without reading the whole file.
+
+    Raises:
+        DataFileError: the start of the file cannot be read as a table.
+    """
+    if detect_format(upload.name) == "parquet":
+        try:
+            batch = next(pq.ParquetFile(io.BytesIO(upload.data)).iter_batches(batch_size=rows),
+                         None)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise DataFileError(upload.name, f"not a readable Parquet file ({exc})",
+                                "export the table again as Parquet, or as CSV",
+                                code="corrupt_file") from exc
+        if batch is None or batch.num_rows == 0:
+            raise DataFileError(upload.name, "file has no data rows",
+                                "export the table again with its rows", code="empty_file")
+        frame = batch.to_pandas().astype("string")
+        frame.columns = [str(c).strip() for c in frame.columns]  # as read_table does
+        return frame
+    head, cut = upload.data[:PREVIEW_BYTES], len(upload.data) > PREVIEW_BYTES
+    if upload.data[:2] == _GZIP_MAGIC:
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(upload.data)) as file:
+                head = file.read(PREVIEW_BYTES)
+                cut = bool(file.read(1))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataFileError(upload.name, f"gzip data is corrupt ({exc})",
+                                "re-compress the file or upload it uncompressed",
+                                code="corrupt_file") from exc
+    if cut:  # keep whole lines only
+        head = head[: head.rfind(b"\n") + 1] or head
+    return read_table(head, upload.name).head(rows)
+
+
+def kept_columns(columns: list[str], wanted: tuple[str, ...],
+                 chosen: dict[str, str]) -> list[str]:
+    """The file's columns less those the importer would still guess for a field the analyst
+    left empty, so that "not in the file" means what it says.
+
+    Args:
+        columns: the file's columns.
+        wanted: the canonical fields of this table.
+        chosen: the analyst's mapping (canonical field -> file column).
+    """
+    keep = list(columns)
+    while True:
+        guess = S.guess_columns(keep, wanted, chosen)
+        rejected = {src for field, src in guess.mapping.items() if field not in chosen}
+        if not rejected:
+            return keep
+        keep = [c for c in keep if c not in rejected]
+
+
+def unknown_event_labels(preview: pd.DataFrame, column: str | None,
+                         failure: ValidationReport | None) -> list[str]:
+    """Event labels that are not view, cart or purchase (nor a known synonym): those in the
+    preview's event column, and those a refused import of the same files named."""
+    labels: list[str] = []
+    if column is not None and column in preview:
+        labels += [str(x) for x in preview[column].dropna().str.strip().unique()]
+    if failure is not None:
+        labels += [str(ex["label"]) for f in failure.findings if f.code == "unknown_event_types"
+                   for ex in f.examples if "label" in ex]
+    return [lab for lab in dict.fromkeys(labels) if S.normalise_event_label(lab) is None]
+
+
+def _refused(code: str, message: str, fix: str, file: str = "") -> ValidationReport:
+    report = ValidationReport()
+    report.add(Finding("error", code, message, file=file, fix=fix))
+    return report
+
+
+def _read_full(upload: Upload, fields: tuple[str, ...],
+               chosen: dict[str, str]) -> pd.DataFrame | ValidationReport:
+    try:
+        raw = read_table(upload.data, upload.name)
+    except DataFileError as exc:
+        problem = exc.problem + (f" (row {exc.row})" if exc.row else "")
+        return _refused(exc.code, problem, exc.fix, exc.file)
+    missing = [c for c in chosen.values() if c not in raw.columns]
+    if missing:
+        return _refused("unknown_column", f"column(s) {', '.join(missing)} chosen in the "
+                        "preview are not in the file", "upload the file again", upload.name)
+    return raw[kept_columns(list(raw.columns), fields, chosen)]
+
+
+def import_upload(ws: Workspace, request: ImportRequest,
+                  progress: Callable[[str], None] = lambda message: None) -> ValidationReport:
+    """Read, validate and, when nothing blocks it, store an import.
+
+    Args:
+        ws: the workspace.
+        request: the files and the analyst's choices.
+        progress: called with a message before each step.
+
+    Returns:
+        The validation report; the dataset was stored exactly when `report.ok`.
+    """
+    try:
+        check_name(request.name)
+    except RecdashError as exc:
+        return _refused("bad_dataset_name", str(exc), "type another name")
+    if ws.has_dataset(request.name) and not request.overwrite:
+        return _refused("dataset_exists", f"a dataset named '{request.name}' exists",
+                        "type another name, or tick 'Replace it'")
+    tables = []
+    for upload, fields, chosen in ((request.interactions, INTERACTION_FIELDS,
+                                    request.mapping.interactions),
+                                   (request.catalog, CATALOG_FIELDS, request.mapping.catalog)):
+        if upload is None:
+            tables.append(None)
+            continue
+        progress(f"Reading {upload.name}")
+        table = _read_full(upload, fields, chosen)
+        if isinstance(table, ValidationReport):
+            return table
+        tables.append(table)
+    progress("Checking the data")
+    ds, report = prepare_dataset(
+        request.name, tables[0], tables[1], mapping=request.mapping,
+        interactions_name=request.interactions.name,
+        catalog_name=request.catalog.name if request.catalog else None)
+    if ds is None:
+        return report
+    progress(f"Storing '{request.name}'")
+    source = "upload: " + " + ".join(u.name for u in (request.interactions, request.catalog) if u)
+    try:
+        ws.save_dataset(ds, source=source, overwrite=request.overwrite)
+    except RecdashError as exc:
+        report.add(Finding("error", "not_stored", str(exc), fix="try again"))
+    return report

@@ -1,0 +1,35 @@
+"""The import engine (`recdash.data.imports`) on hand-made files: previews read only the first
+rows of each format, and the column mapping drops what would be guessed for an empty field."""
+
+from __future__ import annotations
+
+import gzip
+import io
+
+import pandas as pd
+
+from recdash.data import imports
+from recdash.data import schema as S
+
+
+def test_preview_reads_only_the_first_rows_of_each_format():
+    frame = pd.DataFrame({"user_id": [f"u{i}" for i in range(50)], "item_id": "a"})
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    big_csv = b"user_id,item_id\n" + b"".join(b"u%d,a\n" % i for i in range(200_000))
+    for name, data in (("log.parquet", buffer.getvalue()), ("log.csv.gz", gzip.compress(big_csv)),
+                       ("log.csv", big_csv), ("log.jsonl", frame.to_json(orient="records",
+                                                                        lines=True).encode())):
+        preview = imports.read_preview(imports.Upload(name, data, "id"))
+        assert list(preview.columns) == ["user_id", "item_id"], name
+        assert preview["user_id"].tolist() == [f"u{i}" for i in range(imports.PREVIEW_ROWS)], name
+
+
+def test_kept_columns_drop_what_the_importer_would_guess_for_an_empty_field():
+    fields = imports.INTERACTION_FIELDS
+    columns = ["user", "item", "time", "date", "score"]
+    # timestamp left empty: both 'time' and (once 'time' is gone) 'date' would be guessed
+    assert imports.kept_columns(columns, fields, {S.USER: "user", S.ITEM: "item",
+                                                 S.VALUE: "score"}) == ["user", "item", "score"]
+    assert imports.kept_columns(columns, fields, {S.USER: "user", S.ITEM: "item",
+                                                 S.TIME: "date", S.VALUE: "score"}) == columns
