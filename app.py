@@ -9,12 +9,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import frame, loaders, state
+from ui import explain, frame, loaders, state
 
 st.set_page_config(page_title="recdash", page_icon=":material/storefront:", layout="wide")
 state.init_state()
 root = state.workspace_root()
 loaders.ensure_demo_shop(root)  # every page needs a dataset, so the frame makes the first one
+explain.warm_up()  # shap's import, once per server, off the first explanation's path
 
 HERE = Path(__file__).resolve().parent  # pages resolve from here, whichever file Streamlit ran
 PAGES = [

@@ -146,7 +146,7 @@ def main() -> None:
     payload = {"machine": machine(), "load_average_1m_before": load, "items": args.items,
                "histories": args.histories, "k": K, "max_len": MAX_LEN, "threads": 1,
                "goal_s": 30, "speedup_vs_one_by_one": ratio, **summary}
-    write_json("serving_scale", payload)
+    write_json("serving_scale.json", payload)
     print(markdown_table(["path", "median s", "min-max s", "RSS before scoring MB",
                           "peak RSS MB"], rows))
     print(f"\nbatched is {ratio:.1f}x faster than one call per history; "

@@ -133,15 +133,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from recdash.runs.train import run_evaluation
 
     ws = _workspace(args)
-    if args.data == "demo":
-        ws.ensure_demo()
-    if args.model != "attention" and _settings(args):
-        raise RecdashError(f"{', '.join(sorted(_settings(args)))}: settings of the attention "
-                           f"ranker, not of {args.model}; drop them or use --model attention")
     spec = RunSpec.build(args.data, args.model, _settings(args), split=args.split,
                          ks=tuple(args.k), exclude_seen=not args.keep_seen,
                          candidates=args.candidates, kcore=args.kcore,
                          device=getattr(args, "device", "auto"))
+    if args.data == "demo":
+        ws.ensure_demo()
     bar = _Bar(f"{args.model} on {args.data}", not args.json)
     try:
         run_id, result = run_evaluation(ws, spec, progress=bar)

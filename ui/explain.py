@@ -56,6 +56,24 @@ def _store() -> _Store:
     return _Store(STORED)
 
 
+def _warm() -> None:
+    import numpy as np
+    import shap
+
+    masker = shap.maskers.Independent(np.zeros((1, 2)), max_samples=1)
+    shap.explainers.Permutation(lambda m: m.sum(1), masker, seed=0)(
+        np.ones((1, 2)), max_evals=10, silent=True)
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Import shap and run one tiny explanation in the background, once per server: the first
+    SHAP panel would otherwise wait ~2-5 s for them."""
+    thread = threading.Thread(target=_warm, name="recdash-shap-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def _history_key(history: pd.DataFrame) -> str:
     text = pd.util.hash_pandas_object(history.astype(str), index=False).to_numpy().tobytes()
     return hashlib.sha1(text).hexdigest()

@@ -189,3 +189,34 @@ def test_a_time_limit_stops_mid_epoch_and_keeps_the_best_weights(tmp_path):
     assert res.stopped == "time limit" and res.epochs_run < 50
     assert res.history and res.history[-1]["seconds"] < 60  # not one full pass per epoch cap
     assert find_checkpoint(tmp_path, "best") is not None
+
+
+def test_the_eta_never_runs_past_the_time_limit():
+    from recdash.models.attention.train import _event
+
+    state = {"epoch": 0, "batch": 1, "best": -1.0}
+    # 10% done after 60 s: 540 s to go by the epochs, but the 3-minute limit leaves 120 s.
+    capped = _event("step", state, TrainConfig(epochs=10, max_minutes=3.0), 10, 1.0, None, 100,
+                    60.0, 0.1)
+    assert capped.eta_s == pytest.approx(120.0)
+    free = _event("step", state, TrainConfig(epochs=10), 10, 1.0, None, 100, 60.0, 0.1)
+    assert free.eta_s == pytest.approx(540.0)
+    over = _event("step", state, TrainConfig(epochs=10, max_minutes=0.5), 10, 1.0, None, 100,
+                  60.0, 0.1)
+    assert over.eta_s == 0.0
+
+
+def test_settings_are_checked_where_they_are_built():
+    from recdash.errors import SettingError
+    from recdash.models.attention.config import AttentionSettings
+
+    for bad, field in (({"dim": 30, "n_heads": 4}, "AttentionConfig.dim"),
+                       ({"lr": -1.0}, "TrainConfig.lr"), ({"epochs": 2.5}, "TrainConfig.epochs"),
+                       ({"loss": "bpr"}, "TrainConfig.loss"), ({"dropout": 1.0},
+                                                               "AttentionConfig.dropout"),
+                       ({"epochs": True}, "TrainConfig.epochs"), ({"colour": "red"}, "colour")):
+        with pytest.raises(SettingError) as caught:
+            AttentionSettings.from_flat(bad)
+        assert caught.value.field == field, bad
+    ok = AttentionSettings.from_flat({"dim": 32, "n_heads": 2, "text": False, "epochs": 3})
+    assert AttentionSettings.from_dict(ok.to_dict()) == ok
