@@ -33,12 +33,17 @@ else:
     table = models.interesting_shoppers(root, name, kind)
     matches = table[S.USER].tolist()
     counts = table.set_index(S.USER)
+wanted = st.query_params.get(state.USER_PARAM)  # ?user=ID: a link to one shopper
+if how == "id" and wanted in set(models.user_ids(root, name)) and (not query or wanted in matches):
+    matches = [wanted] + [u for u in matches if u != wanted]
 if not matches:
     st.info("No shopper matches; try another part of an ID.")
     st.stop()
 user = st.selectbox("Shopper", matches, format_func=(
     str if how == "id" else lambda u: f"{u} ({counts.at[u, 'events']} events, "
                                       f"{counts.at[u, 'purchases']} purchases)"))
+if st.query_params.get(state.USER_PARAM) != user:
+    st.query_params[state.USER_PARAM] = user  # the address names the shopper shown
 original = models.stored_history(root, name, user)
 key = (run_id, user)
 widget = f"{run_id}-{user}"  # widget keys of this shopper's controls

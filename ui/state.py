@@ -20,6 +20,7 @@ NOTICE = "notice"  # a message to show once on the next run, after an action tha
 UPLOAD_ROUND = "upload_round"  # part of the upload widgets' keys; bumping it empties them
 IMPORT_FAILURE = "import_failure"  # (upload ids, ValidationReport) of the last refused import
 DATASET_PARAM = "dataset"  # the URL's query parameter naming the selected dataset
+USER_PARAM = "user"  # the Shopper page's query parameter naming the shopper shown
 
 
 def init_state() -> None:

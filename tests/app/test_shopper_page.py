@@ -81,3 +81,15 @@ def test_an_edit_clicked_while_a_search_reruns_is_kept(at: AppTest) -> None:
     assert not at.exception
     history = at.dataframe[0].value
     assert [f"{t} ({i})" for t, i in zip(history[S.TITLE], history[S.ITEM])] == [chosen]
+
+
+def test_the_address_names_the_shopper_and_opens_them(at: AppTest) -> None:
+    shown = labelled(at.selectbox, "Shopper").value
+    assert at.query_params["user"] in (shown, [shown])
+    other = labelled(at.selectbox, "Shopper").options[5]
+    fresh = AppTest.from_file(at._script_path, default_timeout=120)
+    fresh.query_params["user"] = other
+    fresh.run()
+    fresh.switch_page("pages/shopper.py").run()
+    assert not fresh.exception
+    assert labelled(fresh.selectbox, "Shopper").value == other
