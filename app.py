@@ -11,7 +11,8 @@ import streamlit as st
 
 from ui import explain, frame, loaders, state
 
-st.set_page_config(page_title="recdash", page_icon=":material/storefront:", layout="wide")
+# An emoji favicon is drawn inline; a Material icon one would be fetched from the internet.
+st.set_page_config(page_title="recdash", page_icon="🛍️", layout="wide")
 state.init_state()
 root = state.workspace_root()
 loaders.ensure_demo_shop(root)  # every page needs a dataset, so the frame makes the first one

@@ -4,11 +4,11 @@
 ML-1M (5-core) is imported into a fresh workspace and EASE is evaluated on it (leave-one-out), so
 the page re-ranks 1,000 test shoppers' top-500 candidates. Each press of an arrow key on the
 MMR strength slider moves the strength (1 - lambda) by 0.05 (Right from 0, the relevance order, up
-to 0.5, then back with Left; the way back hits the page's cache): the 1,000 lists are re-ranked and scored, and both trade-off
-charts and the shopper's lists redraw. Timed inside the page from the key press to Streamlit's run
-having ended (the clock starts one browser round trip before the key press, so the figures are
-slightly high), and to the metrics row changing where the new setting's figures differ; median
-and p90 of the moves each way. Goal: about a second.
+to 0.5, then back with Left; the way back hits the page's cache): the 1,000 lists are re-ranked
+and scored, and both trade-off charts and the shopper's lists redraw. Timed inside the page from
+the key press to Streamlit's run having ended (the clock starts one browser round trip before the
+key press, so the figures are slightly high), and to the metrics row changing where the new
+setting's figures differ; median and p90 of the moves each way. Goal: about a second.
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ Scientific.
 EASE (a strong, quick baseline; any model's candidates work the same way) is fitted on the
 leave-one-out split; 1,000 test shoppers (seed 0) keep their top 500 candidates, scored once; each
 setting re-ranks those pools to 10 and is scored against the held-out event (so the relevance-order
-row equals EASE's full-ranking figures on these shoppers). Settings: MMR with lambda in
-{1.0, 0.9, 0.7, 0.5, 0.3}, DPP with theta at the same points (0.99 for 1.0), category caps of 2 and
-3, and calibration. Item similarity for MMR, DPP and intra-list diversity (`--similarity`): the
+row equals EASE's full-ranking figures on these shoppers). Settings, by the studio's strength (0 =
+the relevance order, more = more re-ranking): MMR and DPP at 0.1, 0.3, 0.5 and 0.7 (lambda and
+theta = 1 - strength: 0.9, 0.7, 0.5, 0.3), category caps of 3 and 2, and calibration at 0.5 and
+0.9. Item similarity for MMR, DPP and intra-list diversity (`--similarity`): the
 catalog categories (one-hot: two items are similar when they share a category), or the cosine of
 the items' all-MiniLM-L6-v2 title embeddings (computed once, cached in bench/.cache/). Also the
 time to re-rank all 1,000 pools per setting (what the Diversity page waits for).
@@ -39,8 +40,8 @@ from recdash.rerank.run import train_popularity  # noqa: E402
 from recdash.rerank.setting import Setting, item_context  # noqa: E402
 
 SETTINGS = ([Setting("none", 1.0)]
-            + [Setting("mmr", lam) for lam in (0.9, 0.7, 0.5, 0.3)]
-            + [Setting("dpp", th) for th in (0.9, 0.7, 0.5, 0.3)]
+            + [Setting("mmr", s) for s in (0.1, 0.3, 0.5, 0.7)]  # lambda = 1 - s
+            + [Setting("dpp", s) for s in (0.1, 0.3, 0.5, 0.7)]  # theta = 1 - s
             + [Setting("cap", 3.0), Setting("cap", 2.0)]
             + [Setting("calibrate", lam) for lam in (0.5, 0.9)])
 SHOWN = ("NDCG@10", "HR@10", "ILD", "category coverage", "catalog coverage", "calibration KL")

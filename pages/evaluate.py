@@ -2,11 +2,14 @@
 protocol badges, bar charts, segments, accuracy against coverage or novelty) and export a run's
 recommendations for every shopper."""
 
+import pandas as pd
 import streamlit as st
 
 from recdash import charts, runs_view
 from recdash.rerank.presets import load_presets
+from recdash.rerank.setting import adapt
 from recdash.workspace import Workspace
+from ui import diversity as D
 from ui import frame, loaders, state
 from ui import jobs as job_ui
 from ui import runs as run_ui
@@ -16,6 +19,17 @@ frame.ensure_frame()
 DEFAULT_BARS = ("NDCG@10", "HR@10", "Recall@50", "Coverage@10")
 MAX_DEFAULT_RUNS = 8  # the newest runs compared when the page opens
 FORMATS = {"csv": "CSV", "parquet": "Parquet"}
+BEST_BY = "NDCG@10"  # the export's run picker starts on the best run by this metric
+
+
+def best_run(runs: pd.DataFrame) -> str:
+    """The run with the highest BEST_BY, the newest among ties (runs are oldest first); the
+    newest run when no run has that metric."""
+    if BEST_BY not in runs or runs[BEST_BY].isna().all():
+        return runs["run"].iloc[-1]
+    score = runs[BEST_BY]
+    return runs.loc[score >= score.max() - 1e-12, "run"].iloc[-1]
+
 
 st.title("Evaluate and compare runs")
 root = state.workspace_root()
@@ -32,12 +46,23 @@ st.subheader("Metrics")
 if shown["badge"].nunique() > 1:
     st.warning("These runs were measured differently (see the protocol column): compare their "
                "numbers with care.", icon=":material/warning:")
-columns = ["run", "model", "settings", "badge", *accuracy, *beyond]
-st.dataframe(shown[columns], hide_index=True, column_config={
-    "badge": st.column_config.TextColumn("protocol"),
-    **{m: st.column_config.NumberColumn(format="%.4f") for m in accuracy + beyond}})
+# One list length at a time, accuracy and beyond-accuracy metrics in two tables: every metric
+# at every k in one table would not fit the page's width.
+cutoffs = sorted({int(k) for m in accuracy + beyond if (k := m.partition("@")[2]).isdigit()})
+at_k = st.radio("Metrics at list length", cutoffs, format_func=lambda k: f"@{k}",
+                index=cutoffs.index(10) if 10 in cutoffs else 0, horizontal=True) \
+    if cutoffs else None
+for names, front in ((accuracy, ["run", "badge"]), (beyond, ["run"])):
+    names = [m for m in names if m.partition("@")[2] in ("", str(at_k))]
+    st.dataframe(charts.zero_rounded(shown[front + names]), hide_index=True, width="stretch",
+                 column_config={"run": st.column_config.TextColumn(pinned=True),
+                                "badge": st.column_config.TextColumn("protocol"),
+                                **{m: st.column_config.NumberColumn(format="%.4f")
+                                   for m in names}})
 for badge, label in dict(zip(shown["badge"], shown["protocol"])).items():
     st.caption(f"`{badge}`: {label}")
+with st.expander("Models and settings of these runs"):
+    st.dataframe(shown[["run", "model", "settings"]], hide_index=True, width="stretch")
 
 if not shown.empty:
     picked = st.multiselect("Charts", accuracy + beyond,
@@ -55,11 +80,11 @@ if not shown.empty:
                           if "NDCG@10" in accuracy else 0)
     segments = runs_view.segment_table(long, metric)
     users = runs_view.segment_users(long)
-    left, right = st.columns([2, 3])
-    left.dataframe(segments, column_config={
+    # The table takes the page's width: six segment columns do not fit beside the chart.
+    st.dataframe(charts.zero_rounded(segments), width="stretch", column_config={
         s: st.column_config.NumberColumn(f"{s} ({users[s]:,})" if s in users else s,
                                          format="%.4f") for s in segments.columns})
-    right.plotly_chart(charts.segment_bars(segments, metric))
+    st.plotly_chart(charts.segment_bars(segments, metric))
 
     st.subheader("Accuracy against coverage and novelty")
     left, right = st.columns(2)
@@ -73,14 +98,21 @@ st.subheader("Export recommendations")
 st.caption("Top items for every shopper of the dataset, from their whole history, with your "
            "shop's item IDs and titles.")
 left, middle, right, last = st.columns(4)
-run = left.selectbox("Run", runs["run"].tolist()[::-1])
+newest = runs["run"].tolist()[::-1]
+run = left.selectbox("Run", newest, index=newest.index(best_run(runs)),
+                     help=f"starts on the best run by {BEST_BY} (the newest of equals)")
 k = middle.number_input("Items per shopper", 1, 1000, 10)
 fmt = right.radio("Format", list(FORMATS), format_func=FORMATS.get, horizontal=True)
-presets = [None, *sorted(load_presets(ws))]
-preset = last.selectbox("Diversity preset", presets, format_func=lambda p: p or "(none)",
+stored = load_presets(ws)
+preset = last.selectbox("Diversity preset", [None, *sorted(stored)],
+                        format_func=lambda p: f"{p} ({stored[p].label()})" if p else "(none)",
                         help="re-rank each shopper's top candidates with a preset saved on "
                              "the Diversity page")
 run_id = runs.loc[runs["run"] == run, "run_id"].iloc[0]
+if preset is not None:
+    _, change = adapt(stored[preset], D.context(root, run_id).items)
+    if change:
+        st.info(f"Preset **{preset}** on {run}: {change}.", icon=":material/info:")
 if not runs_view.has_export(ws, run_id, k, preset) and st.button(
         "Prepare the export", icon=":material/calculate:",
         help="scores every shopper once; the result is kept with the run"):

@@ -76,7 +76,8 @@ def what_if() -> None:
                      key=f"event-{widget}")
     right.button("Add to the history", icon=":material/add:", disabled=not titles,
                  on_click=state.add_shopper_event,
-                 args=(key, original, f"product-{widget}", f"event-{widget}"))
+                 args=(key, original, catalog, f"product-query-{widget}", f"product-{widget}",
+                       f"event-{widget}"))
     if len(history):
         left, right = st.columns([4, 1], vertical_alignment="bottom")
         labels = [f"{i + 1}. {t} ({e})" for i, (t, e) in enumerate(zip(

@@ -4,9 +4,12 @@ and the popularity long tail; and its profile: sequence lengths, the category mi
 Each builder is a pure function: it takes the canonical interactions table (some profile
 charts also the catalog; see `recdash.data.schema`) and returns a `plotly.graph_objects.Figure`,
 so the studio, a notebook and a report can draw the same chart. A table without the columns a
-chart needs is rejected with a ValueError naming them. The long-tail view follows the usual
-recommender-systems reading of popularity bias (Abdollahpouri et al., 2019): a few "short-head"
-items take most of the events.
+chart needs is rejected with a ValueError naming them. Every chart grows its margins to fit its
+tick labels and keeps bar labels outside the plot area visible; numbers read one way per chart
+(`fixed`: 4 decimals for metrics, percentages for shares), and an axis whose values are all one
+number gets a narrow range around it (`single_value_range`) instead of plotly's wide default.
+The long-tail view follows the usual recommender-systems reading of popularity bias
+(Abdollahpouri et al., 2019): a few "short-head" items take most of the events.
 """
 
 from __future__ import annotations
@@ -54,6 +57,49 @@ def _event_order(labels: object) -> list[str]:
     return [e for e in S.EVENT_TYPES if e in present] + sorted(present - set(S.EVENT_TYPES))
 
 
+def _fit(fig: go.Figure) -> go.Figure:
+    """The figure with margins that grow to fit its tick labels (long titles, rotated labels)."""
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
+# Numbers as the charts and the studio's tables print them.
+
+def fixed(value: float, digits: int = 4) -> str:
+    """`value` with `digits` decimals; never '-0.0000' (a value that rounds to 0 prints as 0),
+    and '' for NaN."""
+    if value is None or not np.isfinite(value):
+        return ""
+    return f"{round(float(value), digits) + 0.0:.{digits}f}"  # + 0.0 turns -0.0 into 0.0
+
+
+def zero_rounded(frame: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """A copy of `frame` whose float values that round to 0 at `digits` decimals are exactly 0,
+    so that a table formatted with that many decimals never shows '-0.0000'."""
+    out = frame.copy()
+    for col in out.columns[[pd.api.types.is_float_dtype(t) for t in out.dtypes]]:
+        out[col] = out[col].mask(out[col].round(digits) == 0, 0.0)
+    return out
+
+
+def single_value_range(values: object) -> list[float] | None:
+    """An axis range for values that are all the same number, else None (plotly's autorange).
+
+    Plotly centres a wide default range on a single value (e.g. -0.5..1 around 0.25), which
+    reads as if the metric could be negative. The range returned pads the value by 20% (at
+    least 0.01) and stops at 0 for a non-negative value, so a metric never looks negative.
+    """
+    v = np.asarray(pd.to_numeric(pd.Series(values, dtype=object), errors="coerce"),
+                   dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v) or np.ptp(v) > 0:
+        return None
+    x = float(v[0])
+    pad = max(0.2 * abs(x), 0.01)
+    return [max(0.0, x - pad) if x >= 0 else x - pad, x + pad]
+
+
 def _empty(title: str, message: str) -> go.Figure:
     fig = go.Figure(layout=dict(title=title, **_LAYOUT))
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
@@ -92,7 +138,7 @@ def events_over_time(events: pd.DataFrame) -> go.Figure:
     for event in _event_order(counts.columns):
         fig.add_trace(go.Scatter(x=counts.index, y=counts[event].to_numpy(), name=event,
                                  mode="lines", line=dict(color=EVENT_COLORS.get(event))))
-    return fig
+    return _fit(fig)
 
 
 def event_funnel(events: pd.DataFrame) -> go.Figure:
@@ -115,7 +161,7 @@ def event_funnel(events: pd.DataFrame) -> go.Figure:
     fig = go.Figure(go.Funnel(y=stages, x=values, textinfo="value+percent initial",
                               marker=dict(color=[EVENT_COLORS[e] for e in stages])),
                     layout=dict(title="Event funnel", **_LAYOUT))
-    return fig
+    return _fit(fig)
 
 
 def popularity_long_tail(events: pd.DataFrame) -> go.Figure:
@@ -151,7 +197,7 @@ def popularity_long_tail(events: pd.DataFrame) -> go.Figure:
                                       f"{share:.0%} of events",
                                 xaxis=dict(type="log", title="item popularity rank"),
                                 yaxis=dict(type="log", title="events per item"), **_LAYOUT))
-    return fig
+    return _fit(fig)
 
 
 # Profile charts: the numbers come from `recdash.profile`; these builders only draw them.
@@ -186,7 +232,7 @@ def sequence_lengths(events: pd.DataFrame) -> go.Figure:
                     layout=dict(title=f"{title}: median {lengths.median():g}",
                                 xaxis=dict(title="events per user", type="category"),
                                 yaxis_title="users", bargap=0.05, **_LAYOUT))
-    return fig
+    return _fit(fig)
 
 
 def category_mix(events: pd.DataFrame, catalog: pd.DataFrame) -> go.Figure:
@@ -220,7 +266,7 @@ def category_mix(events: pd.DataFrame, catalog: pd.DataFrame) -> go.Figure:
                              orientation="h", name=label, marker=dict(color=color),
                              hovertemplate=f"%{{y}}: %{{x:.1%}} of {label} "
                                            "(%{customdata:,})<extra></extra>"))
-    return fig
+    return _fit(fig)
 
 
 def cold_start_shares(events: pd.DataFrame, catalog: pd.DataFrame) -> go.Figure:
@@ -254,11 +300,11 @@ def cold_start_shares(events: pd.DataFrame, catalog: pd.DataFrame) -> go.Figure:
     fig = go.Figure(go.Bar(
         y=[r[0] for r in rows], x=[r[1] for r in rows], orientation="h",
         text=[f"{share:.0%} ({n:,} of {total:,} {unit})" for _, share, n, total, unit in rows],
-        textposition="auto", marker=dict(color=EVENT_COLORS[S.CART]),
-        hovertemplate="%{y}: %{x:.1%}<extra></extra>"),
+        textposition="auto", cliponaxis=False, marker=dict(color=EVENT_COLORS[S.CART]),
+        hovertemplate="%{y}: %{x:.0%}<extra></extra>"),
         layout=dict(title="Cold start", xaxis=dict(title="share", tickformat=".0%",
                                                    range=[0, widest]), **_LAYOUT))
-    return fig
+    return _fit(fig)
 
 
 # Training and evaluation charts: a job's events (`recdash.jobs.events`) and the run tables of
@@ -290,11 +336,13 @@ def training_loss(events: list[dict]) -> go.Figure:
     if not points:
         return _empty(title, "Waiting for the first training step.")
     x, y = zip(*points)
-    return go.Figure(go.Scatter(x=x, y=y, mode="lines", name="loss",
-                                line=dict(color=EVENT_COLORS[S.VIEW]),
-                                hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra></extra>"),
-                     layout=dict(title=title, xaxis_title="epoch", yaxis_title="loss",
-                                 **_LAYOUT))
+    return _fit(go.Figure(go.Scatter(x=x, y=y, mode="lines+markers" if len(x) == 1 else "lines",
+                                     name="loss", line=dict(color=EVENT_COLORS[S.VIEW]),
+                                     hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra></extra>"),
+                          layout=dict(title=title, xaxis=dict(title="epoch",
+                                                              range=single_value_range(x)),
+                                      yaxis=dict(title="loss", range=single_value_range(y)),
+                                      **_LAYOUT)))
 
 
 def validation_ndcg(events: list[dict]) -> go.Figure:
@@ -314,11 +362,13 @@ def validation_ndcg(events: list[dict]) -> go.Figure:
         return _empty(title, "Waiting for the first validation (end of epoch 1).")
     x, y = zip(*points)
     best = max(y)
-    return go.Figure(go.Scatter(x=x, y=y, mode="lines+markers", name="NDCG@10",
-                                line=dict(color=EVENT_COLORS[S.PURCHASE]),
-                                hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra></extra>"),
-                     layout=dict(title=f"{title}: best {best:.4f}", xaxis_title="epoch",
-                                 yaxis_title="NDCG@10", **_LAYOUT))
+    return _fit(go.Figure(go.Scatter(x=x, y=y, mode="lines+markers", name="NDCG@10",
+                                     line=dict(color=EVENT_COLORS[S.PURCHASE]),
+                                     hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra></extra>"),
+                          layout=dict(title=f"{title}: best {fixed(best)}",
+                                      xaxis=dict(title="epoch", range=single_value_range(x)),
+                                      yaxis=dict(title="NDCG@10", range=single_value_range(y)),
+                                      **_LAYOUT)))
 
 
 def metric_bars(runs: pd.DataFrame, metric: str) -> go.Figure:
@@ -336,12 +386,16 @@ def metric_bars(runs: pd.DataFrame, metric: str) -> go.Figure:
         ValueError: `runs` lacks those columns.
     """
     _require_runs(runs, ("run", "badge", metric), "metric_bars")
-    fig = go.Figure(go.Bar(x=runs["run"], y=runs[metric], customdata=runs["badge"],
-                           text=[f"{v:.4g}" for v in runs[metric]], textposition="auto",
-                           marker=dict(color=EVENT_COLORS[S.PURCHASE]),
+    values = pd.to_numeric(runs[metric], errors="coerce")
+    top = float(values.max()) if values.notna().any() else 0.0
+    # Headroom above the tallest bar for its label, which is drawn outside the bar.
+    fig = go.Figure(go.Bar(x=runs["run"], y=values, customdata=runs["badge"],
+                           text=[fixed(v) for v in values], textposition="outside",
+                           cliponaxis=False, marker=dict(color=EVENT_COLORS[S.PURCHASE]),
                            hovertemplate="%{x}: %{y:.4f}<br>%{customdata}<extra></extra>"),
-                    layout=dict(title=metric, yaxis_title=metric, **_LAYOUT))
-    return fig
+                    layout=dict(title=metric, yaxis=dict(title=metric, range=[
+                        0, 1.18 * top if top > 0 else 1.0]), **_LAYOUT))
+    return _fit(fig)
 
 
 def segment_bars(table: pd.DataFrame, metric: str) -> go.Figure:
@@ -362,7 +416,7 @@ def segment_bars(table: pd.DataFrame, metric: str) -> go.Figure:
     for run, row in table.iterrows():
         fig.add_trace(go.Bar(x=list(row.index), y=row.to_numpy(), name=str(run),
                              hovertemplate=f"{run}, %{{x}}: %{{y:.4f}}<extra></extra>"))
-    return fig
+    return _fit(fig)
 
 
 def tradeoff_scatter(runs: pd.DataFrame, x: str, y: str) -> go.Figure:
@@ -379,12 +433,15 @@ def tradeoff_scatter(runs: pd.DataFrame, x: str, y: str) -> go.Figure:
         ValueError: `runs` lacks those columns.
     """
     _require_runs(runs, ("run", "model", "badge", x, y), "tradeoff_scatter")
-    fig = go.Figure(layout=dict(title=f"{y} against {x}", xaxis_title=x, yaxis_title=y,
+    fig = go.Figure(layout=dict(title=f"{y} against {x}",
+                                xaxis=dict(title=x, range=single_value_range(runs[x])),
+                                yaxis=dict(title=y, range=single_value_range(runs[y])),
                                 **_LAYOUT))
     for model, rows in runs.groupby("model", sort=False):
         fig.add_trace(go.Scatter(
             x=rows[x], y=rows[y], mode="markers+text", text=rows["run"], name=str(model),
-            textposition="top center", marker=dict(size=12), customdata=rows["badge"],
+            textposition="top center", cliponaxis=False, marker=dict(size=12),
+            customdata=rows["badge"],
             hovertemplate=f"%{{text}}<br>{x} %{{x:.4f}}<br>{y} %{{y:.4f}}<br>"
                           "%{customdata}<extra></extra>"))
-    return fig
+    return _fit(fig)

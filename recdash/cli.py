@@ -163,8 +163,14 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         from recdash.rerank.presets import get_preset
         from recdash.rerank.run import reranker, run_context
 
+        from recdash.rerank.setting import adapt
+
         setting = replace(get_preset(ws, args.rerank), k=args.k)
-        rerank = reranker(setting, run_context(service, ws))
+        rc = run_context(service, ws)
+        note = adapt(setting, rc.items)[1]
+        if note:
+            print(f"recdash: preset '{args.rerank}': {note}", file=sys.stderr)
+        rerank = reranker(setting, rc)
     recs = service.recommend_users([args.user], args.k, rerank=rerank)
     known = service.knows(args.user)
     note = "" if known else " (unknown user: most popular items)"

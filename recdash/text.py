@@ -205,7 +205,7 @@ class TextEncoder:
             out[rows] = self._encode_batch([texts[i] for i in rows])
             if progress is not None:
                 done = min(start + self.batch_size, n)
-                progress(done / n, f"encoded {done:,}/{n:,} texts")
+                progress(done / n, f"encoded {done:,} of {n:,} texts")
         return out
 
     def _encode_batch(self, batch: list[str]) -> np.ndarray:
@@ -303,6 +303,19 @@ def _scaled(progress: Progress | None, low: float, high: float) -> Progress | No
     return lambda f, msg: progress(low + (high - low) * f, msg)
 
 
+def _plan_message(n: int, to_encode: int, empty: int, unreadable: bool) -> str:
+    """What embed_catalog is about to do, e.g. "3,000 items to encode, 0 cached"."""
+    cached = n - to_encode - empty
+    if to_encode:
+        text = f"{to_encode:,} of {n:,} items to encode, {cached:,} cached"
+    else:
+        text = f"all {n:,} items cached, nothing to encode" if not empty else \
+            f"{cached:,} of {n:,} items cached, nothing to encode"
+    if empty:
+        text += f", {empty:,} without text"
+    return text + (" (the cache was unreadable: replacing it)" if unreadable else "")
+
+
 def embed_catalog(catalog: pd.DataFrame, cache_dir: Path | str | None,
                   encoder: TextEncoder | None = None,
                   progress: Progress | None = None) -> tuple[np.ndarray, dict]:
@@ -338,8 +351,7 @@ def embed_catalog(catalog: pd.DataFrame, cache_dir: Path | str | None,
     out[hit] = cache.vectors[found[hit]]
     todo = np.flatnonzero(has_text & (found < 0))
     if progress is not None:
-        note = ", cache unreadable: replacing it" if cache.unreadable else ""
-        progress(0.0, f"{n - len(todo):,} of {n:,} items need no encoding{note}")
+        progress(0.0, _plan_message(n, len(todo), int((~has_text).sum()), cache.unreadable))
 
     if len(todo):
         # Identical texts (same key) are encoded once.

@@ -103,3 +103,63 @@ def test_builders_name_the_missing_columns(build, needed: str) -> None:
 def test_builders_reject_non_frames(build) -> None:
     with pytest.raises(ValueError, match="needs a pandas DataFrame"):
         build([("u1", "a")])
+
+
+# Readability: ranges around a single point, labels that are not clipped, one number format.
+
+def runs_table(values: dict[str, list]) -> pd.DataFrame:
+    """A tiny `runs_view.runs_table`: one row per run."""
+    n = len(next(iter(values.values())))
+    return pd.DataFrame({"run": [f"run #{i + 1}" for i in range(n)], "model": ["pop"] * n,
+                         "badge": ["LOO"] * n, **values})
+
+
+def test_a_single_run_is_drawn_on_a_narrow_range_around_its_point() -> None:
+    fig = charts.tradeoff_scatter(runs_table({"Coverage@10": [0.25], "NDCG@10": [0.05]}),
+                                  "Coverage@10", "NDCG@10")
+    for axis, value in ((fig.layout.xaxis, 0.25), (fig.layout.yaxis, 0.05)):
+        low, high = axis.range
+        assert 0.0 <= low < value < high and high - low <= 0.2  # not plotly's -0.5..1
+    assert fig.data[0].cliponaxis is False  # the run's name above the point stays visible
+    spread = charts.tradeoff_scatter(runs_table({"Coverage@10": [0.2, 0.4],
+                                                 "NDCG@10": [0.05, 0.06]}),
+                                     "Coverage@10", "NDCG@10")
+    assert spread.layout.xaxis.range is None  # several values: plotly's autorange
+
+
+def test_single_value_range_pads_the_value_and_stays_non_negative() -> None:
+    assert charts.single_value_range([0.5, 0.5]) == pytest.approx([0.4, 0.6])
+    assert charts.single_value_range([0.0]) == pytest.approx([0.0, 0.01])
+    assert charts.single_value_range([-2.0]) == pytest.approx([-2.4, -1.6])
+    assert charts.single_value_range([0.1, 0.2]) is None
+    assert charts.single_value_range([float("nan")]) is None
+
+
+def test_metric_bars_label_every_bar_the_same_way_and_leave_room_for_the_labels() -> None:
+    fig = charts.metric_bars(runs_table({"NDCG@10": [0.05, 0.123456, 1.2e-5, float("nan")]}),
+                             "NDCG@10")
+    (bar,) = fig.data
+    assert list(bar.text) == ["0.0500", "0.1235", "0.0000", ""]
+    assert bar.textposition == "outside" and bar.cliponaxis is False
+    assert fig.layout.yaxis.range[1] > 0.123456 * 1.1  # headroom for the tallest label
+
+
+def test_numbers_never_print_negative_zero() -> None:
+    assert charts.fixed(-0.0) == "0.0000" and charts.fixed(-0.00003) == "0.0000"
+    assert charts.fixed(-0.1234567) == "-0.1235" and charts.fixed(float("nan")) == ""
+    table = charts.zero_rounded(pd.DataFrame({"ILD": [-0.0, -2e-16, 0.5], "run": list("abc")}))
+    assert [f"{v:.4f}" for v in table["ILD"]] == ["0.0000", "0.0000", "0.5000"]
+    assert table["run"].tolist() == list("abc")
+
+
+def test_charts_grow_their_margins_to_fit_long_labels(events: pd.DataFrame) -> None:
+    catalog = pd.DataFrame({"item_id": ["a", "b", "c", "d"],
+                            "category": ["Home > Kitchen", "Home", None, "Garden"]})
+    figs = [charts.events_over_time(events), charts.event_funnel(events),
+            charts.popularity_long_tail(events), charts.sequence_lengths(events),
+            charts.category_mix(events, catalog), charts.cold_start_shares(events, catalog),
+            charts.metric_bars(runs_table({"m": [0.1]}), "m")]
+    for fig in figs:
+        assert fig.layout.xaxis.automargin and fig.layout.yaxis.automargin, fig.layout.title
+    cold = charts.cold_start_shares(events, catalog)
+    assert cold.data[0].cliponaxis is False  # a count beside a short bar is not cut off

@@ -205,3 +205,19 @@ def test_cuda_without_a_gpu_says_how_to_fix():
         pytest.skip("this host has a GPU")
     with pytest.raises(RecdashError, match="device='cpu'"):
         T.TextEncoder(device="cuda")
+
+
+def test_the_first_progress_message_says_what_is_encoded_and_what_is_cached(tmp_path):
+    def first_message(titles: list[str | None]) -> str:
+        cat = pd.DataFrame({S.ITEM: [f"i{k}" for k in range(len(titles))], S.TITLE: titles})
+        messages = []
+        T.embed_catalog(cat, tmp_path, encoder=FakeEncoder(),
+                        progress=lambda f, msg: messages.append(msg))
+        return messages[0]
+
+    assert first_message(["Mug", "Kettle", "Teapot"]) == "3 of 3 items to encode, 0 cached"
+    assert first_message(["Mug", "Kettle", "Teapot"]) == "all 3 items cached, nothing to encode"
+    assert first_message(["Mug", "Kettle", "Toaster", None]) == \
+        "1 of 4 items to encode, 2 cached, 1 without text"
+    assert first_message(["Mug", None]) == \
+        "1 of 2 items cached, nothing to encode, 1 without text"

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from recdash import shopper
+from recdash.data import schema as S
 from recdash.data.demo import DEMO_NAME
 from recdash.workspace import resolve_root
 
@@ -115,10 +116,33 @@ def shopper_edits() -> dict:
 # Edits of a shopper's history are button callbacks: Streamlit runs them before the next script
 # run starts, with the widget values the browser sent with the click, so an edit is stored even
 # when another widget's rerun (a product search typed just before) interrupts the page.
-def add_shopper_event(key: tuple, original: pd.DataFrame, product_key: str,
-                      event_key: str) -> None:
+def chosen_product(catalog: pd.DataFrame, query: str, chosen: object) -> object | None:
+    """The product an "Add" click means: the chosen one if the current search lists it; else the
+    search's first result (the search was typed just before the click, whose product box still
+    showed an earlier list; the browser may then send that box's label, not an ID); None when
+    the search finds nothing.
+
+    Args:
+        catalog: the dataset's catalog.
+        query: the product search as it is now.
+        chosen: what the product box sent (an item ID, or a label ending in "(ID)").
+    """
+    found = shopper.search_products(catalog, query or "")[S.ITEM].tolist()
+    if chosen in found:
+        return chosen
+    text = str(chosen) if chosen is not None else ""
+    if text.endswith(")") and "(" in text:
+        inner = text[text.rfind("(") + 1:-1]
+        if inner in found:
+            return inner
+    return found[0] if found else None
+
+
+def add_shopper_event(key: tuple, original: pd.DataFrame, catalog: pd.DataFrame,
+                      query_key: str, product_key: str, event_key: str) -> None:
     """Append the chosen product and event type to the shopper's history (a callback)."""
-    item = st.session_state.get(product_key)
+    item = chosen_product(catalog, st.session_state.get(query_key, ""),
+                          st.session_state.get(product_key))
     if item is None:
         return
     event = st.session_state.get(event_key) or "purchase"

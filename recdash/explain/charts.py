@@ -3,7 +3,9 @@ waterfall and bar charts (shap's two standard views of one explanation), and the
 
 Each builder takes only the objects of `recdash.explain` (an AttentionView, an Explanation, the
 global drivers table) and returns a `plotly.graph_objects.Figure`; a wrong argument is rejected
-with a TypeError or ValueError that says what to pass instead.
+with a TypeError or ValueError that says what to pass instead. Margins grow to fit the item
+titles on the axes; SHAP values read with 4 decimals, attention weights with 3, shares as
+percentages.
 """
 
 from __future__ import annotations
@@ -19,6 +21,17 @@ UP, DOWN, BASE = "#2e9e6b", "#d9534f", "#8da0cb"
 MAX_SHOWN = 12  # players drawn one by one; the rest are summed into one bar
 LABEL_CHARS = 48
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}}
+HEATMAP_ROW_PX = 28  # height of one heatmap row
+HEATMAP_MIN_PX = 180  # the plot area's least height, so the colour bar stays readable
+HEATMAP_TOP_PX = 60  # room for the title
+HEATMAP_LABEL_PX = 4.5  # rotated (-45 degree) title labels take about this much height per char
+
+
+def _fit(fig: go.Figure) -> go.Figure:
+    """The figure with margins that grow to fit its tick labels (item titles)."""
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    return fig
 
 
 def _short(text: object) -> str:
@@ -75,14 +88,22 @@ def attention_heatmap(view: object, titles: list[str]) -> go.Figure:
     rows.append(view.rollout)
     labels.append("rollout")
     x = [f"{i + 1}. {_short(s)}" for i, s in enumerate(titles)]
-    fig = go.Figure(go.Heatmap(z=np.asarray(rows), x=x, y=labels, colorscale="Blues",
-                               colorbar={"title": "weight"},
-                               hovertemplate="%{y}<br>%{x}<br>weight %{z:.3f}<extra></extra>"))
+    # The plot area gets HEATMAP_ROW_PX per row (at least HEATMAP_MIN_PX) and the figure adds
+    # the title and the rotated labels below it, so a short history or one layer still draws a
+    # colour bar as tall as the plot area, not a sliver.
+    area = max(HEATMAP_MIN_PX, HEATMAP_ROW_PX * len(rows))
+    labels_px = int(HEATMAP_LABEL_PX * max((len(s) for s in x), default=0)) + 20
+    fig = go.Figure(go.Heatmap(
+        z=np.asarray(rows), x=x, y=labels, colorscale="Blues",
+        colorbar={"title": {"text": "attention weight", "side": "right"}, "thickness": 16,
+                  "len": 1.0, "lenmode": "fraction", "tickformat": ".2f"},
+        hovertemplate="%{y}<br>%{x}<br>weight %{z:.3f}<extra></extra>"))
     fig.update_layout(title="Attention of the newest position over the history (oldest left)",
-                      height=160 + 28 * len(rows), **_LAYOUT)
+                      height=HEATMAP_TOP_PX + area + labels_px,
+                      margin={"l": 10, "r": 10, "t": HEATMAP_TOP_PX, "b": labels_px})
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickangle=-45)
-    return fig
+    return _fit(fig)
 
 
 def _top(expl: Explanation, max_shown: int) -> tuple[list[str], np.ndarray]:
@@ -113,10 +134,10 @@ def shap_waterfall(expl: object, max_shown: int = MAX_SHOWN) -> go.Figure:
         increasing={"marker": {"color": UP}}, decreasing={"marker": {"color": DOWN}},
         totals={"marker": {"color": BASE}}, connector={"line": {"color": "#bbb"}},
         hovertemplate="%{y}: %{x:+.4f}<extra></extra>"))
-    fig.update_layout(title=f"Why item {expl.item_id} scores {float(expl.scores):.3f}",
+    fig.update_layout(title=f"Why item {expl.item_id} scores {float(expl.scores):.4f}",
                       height=140 + 26 * (len(labels) + 2), **_LAYOUT)
     fig.update_yaxes(autorange="reversed")
-    return fig
+    return _fit(fig)
 
 
 def shap_bar(expl: object, max_shown: int = MAX_SHOWN) -> go.Figure:
@@ -129,7 +150,7 @@ def shap_bar(expl: object, max_shown: int = MAX_SHOWN) -> go.Figure:
     what = "history event" if expl.kind == "history" else "item signal"
     fig.update_layout(title=f"SHAP value per {what}", height=120 + 26 * len(labels), **_LAYOUT)
     fig.update_yaxes(autorange="reversed")
-    return fig
+    return _fit(fig)
 
 
 def global_summary(drivers: object, facet: str = "category", top: int = 15) -> go.Figure:
@@ -154,9 +175,9 @@ def global_summary(drivers: object, facet: str = "category", top: int = 15) -> g
         x=rows["contribution"], y=[_short(v) for v in rows["value"]], orientation="h",
         marker_color=[UP if v >= 0 else DOWN for v in rows["contribution"]],
         customdata=np.c_[rows["share"], rows["events"]],
-        hovertemplate="%{y}<br>mean SHAP %{x:.3f}<br>share %{customdata[0]:.0%}"
+        hovertemplate="%{y}<br>mean SHAP %{x:.4f}<br>share %{customdata[0]:.0%}"
                       "<br>%{customdata[1]} events<extra></extra>"))
     fig.update_layout(title=f"Which {facet} in shoppers' histories drives their top "
                             "recommendation (mean SHAP value per shopper)",
                       height=140 + 24 * len(rows), **_LAYOUT)
-    return fig
+    return _fit(fig)

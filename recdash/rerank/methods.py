@@ -9,6 +9,8 @@ Recommendations" (RecSys 2018). Relevance is min-max normalised to [0, 1] inside
 that a trade-off such as lam = 0.7 means the same for every model's score scale. The greedy
 methods scan candidates in relevance order, so ties go to the more relevant candidate, then to
 the lower position, and a trade-off that ignores diversity reproduces the relevance order exactly.
+The functions keep the papers' knobs (MMR's lam and the DPP's theta weigh relevance); the studio's
+`Setting.strength` is 1 - lam or 1 - theta, so that more strength always means more re-ranking.
 """
 
 from __future__ import annotations

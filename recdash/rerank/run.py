@@ -16,7 +16,6 @@ import pandas as pd
 from recdash.data import schema as S
 from recdash.data.dataset import Dataset
 from recdash.data.splits import Split
-from recdash.errors import RecdashError
 from recdash.recommend import Service
 from recdash.rerank.setting import ItemContext, Setting, item_context, rerank
 from recdash.workspace import Workspace
@@ -99,14 +98,9 @@ def run_context(service: Service, ws: Workspace) -> RunContext:
 
 
 def reranker(setting: Setting, rc: RunContext) -> tuple:
-    """The (re-ranking, candidates) pair that `Service.recommend(rerank=...)` takes.
-
-    Raises:
-        RecdashError: the setting's similarity is one the run lacks.
-    """
-    if setting.method in ("mmr", "dpp") and setting.similarity not in rc.items.vectors:
-        raise RecdashError(f"no {setting.similarity!r} similarity for this run; choose one of "
-                           f"{', '.join(rc.items.vectors)}")
+    """The (re-ranking, candidates) pair that `Service.recommend(rerank=...)` takes. A setting
+    the run cannot follow (a similarity it lacks) is adapted by `rerank` itself; `adapt` says
+    how, for the message."""
 
     def one(candidates: np.ndarray, scores: np.ndarray, history: np.ndarray) -> np.ndarray:
         return rerank(setting, candidates, scores, rc.items, history)

@@ -4,11 +4,17 @@ A `Setting` names the method and its one strength knob; `ItemContext` holds what
 about every item (unit vectors for similarity, category codes, novelty); `rerank` applies a
 setting to one shopper's candidates. Item similarity comes from the ranker's item vectors, the
 text embeddings, or the categories (one-hot: similar = same category), as the analyst selects.
+
+Every strength but the category cap's reads the same way: 0 keeps the relevance order and more
+re-ranks more. The papers' knobs weigh relevance instead, so they are derived here: MMR's lambda
+(Carbonell & Goldstein 1998) and the DPP's theta (Chen et al. 2018) are 1 - strength. A setting
+saved for one run may ask for what another run lacks (a similarity, categories); `adapt` says what
+is applied instead, and `rerank` applies that, so an export never stops on it.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -19,16 +25,30 @@ from recdash.rerank import methods
 
 # method -> (label, what its strength means, (low, high), default)
 METHODS: dict[str, tuple[str, str, tuple[float, float], float]] = {
-    "none": ("Relevance only", "", (0.0, 1.0), 1.0),
-    "mmr": ("MMR", "lambda: 1 = relevance only, lower = more diverse", (0.0, 1.0), 0.7),
-    "dpp": ("DPP", "theta: near 1 = relevance only, lower = more diverse", (0.0, 0.99), 0.7),
-    "cap": ("Category cap", "at most this many items per category", (1.0, 10.0), 2.0),
-    "calibrate": ("Calibration", ("lambda: 0 = relevance only, higher = closer to the "
-                                  "shopper's category mix"), (0.0, 1.0), 0.5),
-    "novelty": ("Novelty boost", "beta: weight of long-tail items", (0.0, 2.0), 0.3),
+    "none": ("Relevance only", "", (0.0, 1.0), 0.0),
+    "mmr": ("MMR", ("0 = relevance order, higher = more diverse, 1 = diversity only (MMR's "
+                    "lambda, the weight of relevance, is 1 - strength)"), (0.0, 1.0), 0.3),
+    "dpp": ("DPP", ("0 = relevance order, higher = more diverse, 1 = diversity only (the DPP's "
+                    "theta is 1 - strength)"), (0.0, 1.0), 0.3),
+    "cap": ("Category cap", "at most this many items per category (fewer = more re-ranking)",
+            (1.0, 10.0), 2.0),
+    "calibrate": ("Calibration", ("0 = relevance order, higher = closer to the shopper's "
+                                  "category mix (Steck's lambda)"), (0.0, 1.0), 0.5),
+    "novelty": ("Novelty boost", "0 = relevance order, higher = more long-tail items (beta)",
+                (0.0, 2.0), 0.3),
 }
 SIMILARITIES = {"model": "the model's item vectors", "text": "title text embeddings",
                 "category": "same category"}
+SIMILARITY_METHODS = ("mmr", "dpp")  # methods that read item similarity
+CATEGORY_METHODS = ("cap", "calibrate")  # methods that read item categories
+# A similarity a run lacks -> the ones tried instead, closest in meaning first.
+FALLBACK = {"model": ("text", "category"), "text": ("model", "category"),
+            "category": ("text", "model")}
+# Why a run lacks a similarity, and how to get it.
+MISSING = {"model": "this run's model has no item vectors",
+           "text": ("no title embeddings are cached for this dataset (an attention run with the "
+                    "text tower caches them)"),
+           "category": "the catalog has no categories"}
 
 
 @dataclass(frozen=True)
@@ -37,13 +57,14 @@ class Setting:
 
     Attributes:
         method: a key of METHODS.
-        strength: the method's knob (see METHODS).
+        strength: the method's knob (see METHODS): 0 = the relevance order and more = more
+            re-ranking, except for the category cap, which is the most items per category.
         similarity: where item similarity comes from (a key of SIMILARITIES).
         k: the list length.
     """
 
     method: str = "none"
-    strength: float = 1.0
+    strength: float = 0.0
     similarity: str = "category"
     k: int = 10
 
@@ -84,6 +105,27 @@ class ItemContext:
     categories: np.ndarray
     n_categories: int
     novelty: np.ndarray
+
+    @property
+    def has_categories(self) -> bool:
+        """Whether any item has a category (without, every item has code 0)."""
+        return self.n_categories > 1
+
+    def similarities(self) -> list[str]:
+        """The similarities that tell this run's items apart, in SIMILARITIES order.
+
+        "category" is always in `vectors` (metrics can read it), but with no categories it makes
+        every item equal to every other, so it is left out here.
+        """
+        return [s for s in SIMILARITIES
+                if s in self.vectors and (s != "category" or self.has_categories)]
+
+    def methods(self) -> list[str]:
+        """The METHODS that can change this run's lists: the category methods need categories,
+        MMR and DPP a similarity."""
+        return [m for m in METHODS
+                if not (m in CATEGORY_METHODS and not self.has_categories)
+                and not (m in SIMILARITY_METHODS and not self.similarities())]
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -126,9 +168,44 @@ def category_distribution(history: np.ndarray, ctx: ItemContext) -> np.ndarray:
                                                               1 / ctx.n_categories)
 
 
+def adapt(setting: Setting, ctx: ItemContext) -> tuple[Setting, str | None]:
+    """The setting `rerank` applies to this run, and why it differs from `setting`.
+
+    A preset saved on one run may ask for what another lacks. MMR and DPP then use the first
+    similarity of FALLBACK[setting.similarity] the run has; with none, and for the category
+    methods on a catalog without categories, the lists keep the relevance order.
+
+    Args:
+        setting: the setting asked for (e.g. a stored preset).
+        ctx: the run's item context.
+
+    Returns:
+        (the setting applied, a sentence saying what changed and why; None when nothing did).
+    """
+    name = METHODS[setting.method][0]
+    if setting.method in CATEGORY_METHODS and not ctx.has_categories:
+        return (replace(setting, method="none", strength=0.0),
+                f"{name} needs item categories and {MISSING['category']}: the lists keep the "
+                "model's order")
+    if setting.method in SIMILARITY_METHODS and setting.similarity not in ctx.similarities():
+        wanted = (f"{name} asks for '{SIMILARITIES[setting.similarity]}' similarity, but "
+                  f"{MISSING[setting.similarity]}")
+        for other in FALLBACK[setting.similarity]:
+            if other in ctx.similarities():
+                return (replace(setting, similarity=other),
+                        f"{wanted}: it uses '{SIMILARITIES[other]}' instead")
+        return (replace(setting, method="none", strength=0.0),
+                f"{wanted}, and this run has no other item similarity: the lists keep the "
+                "model's order")
+    return setting, None
+
+
 def rerank(setting: Setting, candidates: np.ndarray, relevance: np.ndarray, ctx: ItemContext,
            history: np.ndarray | None = None) -> np.ndarray:
     """One shopper's list: internal item indices, best first (at most setting.k).
+
+    What the run lacks (a similarity, categories) is handled as `adapt` says; call `adapt` to
+    tell the analyst.
 
     Args:
         setting: the re-ranking setting.
@@ -137,16 +214,14 @@ def rerank(setting: Setting, candidates: np.ndarray, relevance: np.ndarray, ctx:
         ctx: the item context.
         history: the shopper's internal item indices (calibration's target mix).
     """
+    setting, _ = adapt(setting, ctx)
     k = setting.k
     if setting.method == "none":
         pos = np.argsort(-relevance, kind="stable")[:k]
-    elif setting.method in ("mmr", "dpp"):
-        if setting.similarity not in ctx.vectors:
-            raise RecdashError(f"no '{setting.similarity}' similarity for this run; choose one "
-                               f"of {', '.join(ctx.vectors)}")
+    elif setting.method in SIMILARITY_METHODS:
         vec = ctx.vectors[setting.similarity][candidates]
         fn = methods.mmr if setting.method == "mmr" else methods.dpp
-        pos = fn(relevance, vec, k, setting.strength)
+        pos = fn(relevance, vec, k, 1.0 - setting.strength)  # lambda / theta: relevance weight
     elif setting.method == "cap":
         pos = methods.category_cap(relevance, ctx.categories[candidates], k, int(setting.strength))
     elif setting.method == "calibrate":

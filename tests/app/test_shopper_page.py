@@ -6,15 +6,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from recdash.data import schema as S
+from recdash.shopper import search_products
 from recdash.runs.spec import RunSpec
 from recdash.runs.train import run_evaluation
 from recdash.workspace import Workspace
 from tests.app_helpers import labelled, start_app
+from ui import state
+from ui.state import chosen_product
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120  # one script run; the first builds the demo shop
@@ -70,17 +74,27 @@ def test_editing_the_history_changes_the_recommendations(at: AppTest) -> None:
 
 
 def test_an_edit_clicked_while_a_search_reruns_is_kept(at: AppTest) -> None:
-    """The product search and the click reach the server together (the browser sent both before
-    the page had redrawn): the edit is applied from the button's callback, with the product the
-    analyst had chosen, and nothing is lost."""
+    """The product search and the click reach the server together (typed, then Add clicked
+    before the results were drawn): the edit is applied in the button's callback, before the
+    page redraws, and adds what the search found; nothing is lost."""
     labelled(at.button, "Start from an empty history (new visitor)").click().run()
-    product = labelled(at.selectbox, "Product").select_index(3)
-    chosen = product.value
+    labelled(at.selectbox, "Product").select_index(3)
     labelled(at.text_input, "Find a product by title").input("Tea")  # not run yet
     labelled(at.button, "Add to the history").click().run()  # one rerun for both
     assert not at.exception
     history = at.dataframe[0].value
-    assert [f"{t} ({i})" for t, i in zip(history[S.TITLE], history[S.ITEM])] == [chosen]
+    catalog = Workspace(at.session_state[state.WORKSPACE]).load_dataset("demo").catalog
+    assert history[S.ITEM].tolist() == [search_products(catalog, "Tea")[S.ITEM].iloc[0]]
+
+
+def test_the_add_button_means_the_product_the_search_lists() -> None:
+    catalog = pd.DataFrame({S.ITEM: ["p1", "p2", "p3"], S.TITLE: ["Green Tea", "Mug", "Tea Pot"],
+                            S.CATEGORY: "c", S.PRICE: 1.0})
+    assert chosen_product(catalog, "tea", "p3") == "p3"  # listed: as chosen
+    assert chosen_product(catalog, "tea", "Tea Pot (p3)") == "p3"  # a label sent for an ID
+    assert chosen_product(catalog, "tea", "p2") == "p1"  # from before the search: its first hit
+    assert chosen_product(catalog, "mug", "Helix (p9)") == "p2"
+    assert chosen_product(catalog, "kettle", "p1") is None  # nothing found: nothing added
 
 
 def test_the_address_names_the_shopper_and_opens_them(at: AppTest) -> None:

@@ -29,6 +29,18 @@ START_TIMEOUT_S = 60
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 RUNNING = '[data-testid="stApp"][data-test-script-state="running"]'
 
+# The Shopper page, as the concurrent-edit test and bench/studio_load.py find it: by the labels
+# of its widgets and headings, so that layout changes leave them working.
+SHOPPER_PATH = "/shopper"
+SHOPPER_QUERY = "user"  # ?user=ID opens that shopper, where the page supports it
+SHOPPER_SEARCH = "Shopper ID contains"  # text input; the fallback way to open a shopper
+SHOPPER_BOX = "Shopper"  # selectbox of the matching shoppers
+PRODUCT_SEARCH = "Find a product by title"  # text input of the what-if panel
+ADD_EVENT = "Add to the history"  # button
+RECOMMENDATIONS = "Recommendations"  # heading; the first table after it is the list
+HISTORY = "History"  # heading; the first caption after it states the history's length
+EXCEPTION = '[data-testid="stException"]'
+
 
 def missing_browser() -> str | None:
     """Why browser tests cannot run here, or None when they can."""
@@ -190,3 +202,143 @@ def table_column(page, column: str, timeout_s: float = 30) -> list[str]:
             .map(tr => tr.querySelectorAll('td, th')[col].textContent.trim());
     }"""
     return page.wait_for_function(script, arg=column, timeout=timeout_s * 1000).json_value()
+
+
+# The Shopper page's list, history length and what-if edits -----------------------------------
+# One function reads the page as a visitor sees it: the text and item_id column of the first table
+# after the "Recommendations" heading; the history's length, the first number of the caption that
+# says "edited" (the edited history's) or else of the first caption after the "History" heading;
+# whether Streamlit is idle; how many exception elements are drawn.
+SHOPPER_STATE_JS = """([listHeading, historyHeading]) => {
+    const FOLLOWING = Node.DOCUMENT_POSITION_FOLLOWING;
+    const heads = [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')];
+    const heading = name => heads.find(h => h.innerText.trim() === name);
+    const after = (head, selector) => head ? [...document.querySelectorAll(selector)]
+        .find(e => head.compareDocumentPosition(e) & FOLLOWING) : undefined;
+    const table = after(heading(listHeading),
+                        '[data-testid="stTable"] table, [data-testid="stDataFrame"] table');
+    const body = table ? table.querySelector('tbody') : null;
+    const columns = table ? [...table.querySelectorAll('thead th')]
+        .map(t => t.textContent.trim()) : [];
+    const col = columns.indexOf('item_id');
+    const items = body && col >= 0 ? [...body.querySelectorAll('tr')].map(
+        tr => (tr.querySelectorAll('td, th')[col] || {textContent: ''}).textContent.trim()) : [];
+    const captions = [...document.querySelectorAll('[data-testid="stCaptionContainer"]')];
+    const caption = captions.find(c => /edited/i.test(c.innerText) && /\\d/.test(c.innerText))
+        || after(heading(historyHeading), '[data-testid="stCaptionContainer"]');
+    const number = caption ? caption.innerText.match(/\\d[\\d,]*/) : null;
+    const app = document.querySelector('[data-testid="stApp"]');
+    return {list: body ? body.textContent : '', items,
+            history: number ? parseInt(number[0].replace(/,/g, ''), 10) : null,
+            caption: caption ? caption.innerText : null,
+            idle: !!app && app.getAttribute('data-test-script-state') === 'notRunning',
+            exceptions: document.querySelectorAll('[data-testid="stException"]').length};
+}"""
+
+# Armed before an edit: the next click on the button named args.button starts a clock
+# (performance.now() in the page, checked every animation frame) that stops when the list differs
+# from before and the history is one event longer; then at the run's end. An edit whose update
+# does not come within args.timeoutMs, or while the page sits idle for args.quietMs, is lost.
+WATCH_EDIT_JS = """(args) => {
+    const state = () => (""" + SHOPPER_STATE_JS + """)([args.list, args.history]);
+    const before = state();
+    window.__recdashEdit = undefined;
+    const onClick = event => {
+        const button = event.target.closest ? event.target.closest('button') : null;
+        if (!button || !button.innerText.includes(args.button)) return;
+        document.removeEventListener('click', onClick, true);
+        const t0 = performance.now(), clickedAt = Date.now();
+        let shown = null, idleSince = null, runs = 0, running = false;
+        const tick = () => {
+            const now = state(), t = performance.now() - t0;
+            if (!now.idle && !running) runs += 1;
+            running = !now.idle;
+            if (shown === null && now.list && now.list !== before.list
+                && now.history === before.history + 1) shown = t;
+            idleSince = now.idle ? (idleSince === null ? t : idleSince) : null;
+            const done = shown !== null && now.idle;
+            const quiet = shown === null && idleSince !== null && t - idleSince > args.quietMs;
+            if (done || quiet || t > args.timeoutMs) {
+                window.__recdashEdit = {shown_ms: shown, idle_ms: done ? t : null,
+                    lost: shown === null, why: done ? null : quiet ? 'idle without the update'
+                    : 'timeout', clicked_at_ms: clickedAt, runs_seen: runs, before, after: now};
+            } else requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+    };
+    document.addEventListener('click', onClick, true);
+    return before;
+}"""
+
+
+def shopper_state(page) -> dict:
+    """The Shopper page as drawn now (see SHOPPER_STATE_JS): list, items, history, caption,
+    idle, exceptions."""
+    return page.evaluate(SHOPPER_STATE_JS, [RECOMMENDATIONS, HISTORY])
+
+
+def shown_shopper(page) -> str:
+    """The shopper the "Shopper" selectbox shows (its combobox's value)."""
+    return page.get_by_role("combobox", name=SHOPPER_BOX, exact=True).input_value()
+
+
+def open_shopper(page, url: str, user: str, timeout_s: float = 120) -> bool:
+    """Open the Shopper page on shopper `user` and wait until the list is drawn and the run has
+    ended: by the ?user= query parameter, else by typing the ID into "Shopper ID contains".
+
+    Returns:
+        Whether the query parameter alone selected the shopper.
+    """
+    from playwright.sync_api import expect
+
+    page.goto(f"{url}{SHOPPER_PATH}?{SHOPPER_QUERY}={user}")
+    page.wait_for_function(f"(args) => ({SHOPPER_STATE_JS})(args).list",
+                           arg=[RECOMMENDATIONS, HISTORY], timeout=timeout_s * 1000)
+    wait_idle(page, timeout_s)
+    if shown_shopper(page) == user:
+        return True
+    search = page.get_by_label(SHOPPER_SEARCH, exact=True)
+    search.fill(user)
+    search.press("Enter")
+    expect(page.get_by_role("combobox", name=SHOPPER_BOX, exact=True)).to_have_value(
+        user, timeout=timeout_s * 1000)
+    wait_idle(page, timeout_s)
+    return False
+
+
+def arm_edit_watch(page, timeout_s: float = 60, quiet_s: float = 10) -> dict:
+    """Start watching for the next click on "Add to the history" (WATCH_EDIT_JS); returns the
+    page's state before it."""
+    return page.evaluate(WATCH_EDIT_JS, {
+        "button": ADD_EVENT, "list": RECOMMENDATIONS, "history": HISTORY,
+        "timeoutMs": timeout_s * 1000, "quietMs": quiet_s * 1000})
+
+
+def edit_watch_result(page, timeout_s: float = 70) -> dict:
+    """The armed watch's result once it has one: shown_ms, idle_ms, lost, why, clicked_at_ms,
+    runs_seen, before, after."""
+    page.wait_for_function("() => window.__recdashEdit !== undefined", timeout=timeout_s * 1000)
+    return page.evaluate("window.__recdashEdit")
+
+
+@contextmanager
+def chromium_browser():
+    """The system's headless Chromium, for a test that opens several browser sessions (one
+    `browser.new_context()` each)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def add_button_centre(page) -> tuple[float, float]:
+    """Where a mouse click lands on "Add to the history" (scrolled into view first), so that
+    several sessions can be clicked within milliseconds of each other with `page.mouse.click`."""
+    button = page.get_by_role("button", name=ADD_EVENT)
+    button.scroll_into_view_if_needed()
+    box = button.bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2

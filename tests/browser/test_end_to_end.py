@@ -1,7 +1,7 @@
 """The analyst's first hour, in a real browser: `streamlit run app.py` and headless Chromium.
 
 Upload the demo shop as CSV files (its user column renamed, so the mapping step must be
-corrected by hand), import it, train the quick attention model from the Train page, kill the
+corrected by hand), import it, train a small attention model from the Train page, kill the
 studio while the job trains and start it again (the job carries on and its run is usable), compare
 on Evaluate, open a shopper, see the recommendations, edit the history and see them change, then
 explain a recommendation on the Shopper page and another on the Explain page, and move the
@@ -78,7 +78,13 @@ def test_upload_train_restart_and_edit_a_shopper(tmp_path: Path, artifacts: Path
 
             go_to(page, "Train", "Train a model")
             page.get_by_text("Dataset: shop").first.wait_for()
-            page.get_by_role("button", name="Quick demo model").click()
+            # The quick demo model is the demo shop's; this shop trains a small model the same way.
+            for label, value in (("Epochs", "5"), ("Max minutes", "3")):
+                box = page.get_by_label(label, exact=True)
+                box.fill(value)
+                box.press("Enter")
+                wait_idle(page)
+            page.get_by_role("button", name="Start").click()
             page.get_by_text("running", exact=True).first.wait_for(timeout=60_000)
             shot(page, "03-train-running")
         studio.kill()  # the studio dies while the job trains; the job must not
@@ -138,7 +144,7 @@ def test_upload_train_restart_and_edit_a_shopper(tmp_path: Path, artifacts: Path
             slider = page.locator('[data-testid="stSlider"]').filter(
                 has=page.get_by_text("MMR strength")).get_by_role("slider")
             slider.focus()
-            slider.press("Home")  # lambda 0: as diverse as MMR gets
+            slider.press("End")  # strength 1: as diverse as MMR gets
             page.wait_for_function(f"(b) => ({LAST_TABLE})() !== b", arg=shown,
                                    timeout=60_000)
             wait_idle(page)
