@@ -60,8 +60,10 @@ def _warm() -> None:
     import numpy as np
     import shap
 
+    # A game with one output per row and column, as the real ones (history events x items):
+    # shap compiles its multi-output path on first use, which takes seconds.
     masker = shap.maskers.Independent(np.zeros((1, 2)), max_samples=1)
-    shap.explainers.Permutation(lambda m: m.sum(1), masker, seed=0)(
+    shap.explainers.Permutation(lambda m: m.astype(float), masker, seed=0)(
         np.ones((1, 2)), max_evals=10, silent=True)
 
 

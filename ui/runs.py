@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from recdash import runs_view
+from recdash.runs import jobs
 from recdash.runs.registry import MODELS
 from recdash.workspace import Workspace
 
@@ -26,8 +27,21 @@ def require_runs(root: str, name: str) -> pd.DataFrame:
     if runs.empty:
         st.info(f"No finished runs on **{name}** yet.")
         st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+        queue = jobs.status(Workspace(root))
+        if ((queue["dataset"] == name) & queue["status"].isin(("queued", "running"))).any():
+            _wait_for_a_run(root, name)
         st.stop()
     return runs
+
+
+@st.fragment(run_every=RUNS_TTL_S)
+def _wait_for_a_run(root: str, name: str) -> None:
+    """While models train on the dataset: say so, and redraw the page when the first run
+    finishes (the first start's baselines take seconds)."""
+    st.caption("Models are training on this dataset: this page opens by itself when the first "
+               "one finishes.")
+    if not finished_runs(root, name).empty:
+        st.rerun()
 
 
 def pick_run(runs: pd.DataFrame, help: str | None = None) -> str:

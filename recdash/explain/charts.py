@@ -177,7 +177,9 @@ def global_summary(drivers: object, facet: str = "category", top: int = 15) -> g
         customdata=np.c_[rows["share"], rows["events"]],
         hovertemplate="%{y}<br>mean SHAP %{x:.4f}<br>share %{customdata[0]:.0%}"
                       "<br>%{customdata[1]} events<extra></extra>"))
-    fig.update_layout(title=f"Which {facet} in shoppers' histories drives their top "
-                            "recommendation (mean SHAP value per shopper)",
+    # Two short lines: the chart sits in half the page's width.
+    fig.update_layout(title=f"Which {facet} drives the top recommendation<br>"
+                            "<sup>mean SHAP value per shopper, by the history events' "
+                            f"{facet}</sup>",
                       height=140 + 24 * len(rows), **_LAYOUT)
     return _fit(fig)
