@@ -24,7 +24,7 @@ if not matches:
     st.info("No shopper matches; try another part of an ID.")
     st.stop()
 user = right.selectbox("Shopper", matches)
-history = models.stored_history(root, name, user)
+history = models.stored_history(root, run_id, user)
 recs = models.stored_list(root, run_id, user, explain.K, True)
 edits = state.shopper_edits().get((run_id, user))
 if edits is not None and st.toggle("Use the history as edited on the Shopper page", True):

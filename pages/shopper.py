@@ -12,8 +12,6 @@ from ui import runs as run_ui
 frame.ensure_frame()
 
 PICK_BY = {"id": "Search by ID", "interesting": "Show me interesting shoppers"}
-CHANGE_COLOURS = {"new": "background-color: rgba(46, 160, 67, 0.25)"}
-ADDED = "background-color: rgba(59, 91, 219, 0.15)"
 
 st.title("Shopper")
 root = state.workspace_root()
@@ -34,7 +32,7 @@ else:
     matches = table[S.USER].tolist()
     counts = table.set_index(S.USER)
 wanted = st.query_params.get(state.USER_PARAM)  # ?user=ID: a link to one shopper
-if how == "id" and wanted in set(models.user_ids(root, name)) and (not query or wanted in matches):
+if how == "id" and models.is_shopper(root, name, wanted) and (not query or wanted in matches):
     matches = [wanted] + [u for u in matches if u != wanted]
 if not matches:
     st.info("No shopper matches; try another part of an ID.")
@@ -44,7 +42,7 @@ user = st.selectbox("Shopper", matches, format_func=(
                                       f"{counts.at[u, 'purchases']} purchases)"))
 if st.query_params.get(state.USER_PARAM) != user:
     st.query_params[state.USER_PARAM] = user  # the address names the shopper shown
-original = models.stored_history(root, name, user)
+original = models.stored_history(root, run_id, user)
 key = (run_id, user)
 widget = f"{run_id}-{user}"  # widget keys of this shopper's controls
 
@@ -60,10 +58,12 @@ def what_if() -> None:
     st.subheader("History")
     note = f" (edited; the stored history has {len(original):,})" if edited else ""
     st.caption(f"{len(history):,} event{'' if len(history) == 1 else 's'}{note}, newest first.")
-    shown = shopper.timeline(history, catalog).iloc[::-1]
-    added = set(range(len(original), len(history))) if edited else set()
-    st.dataframe(shown.style.apply(lambda row: [ADDED if row.name in added else ""] * len(row),
-                                   axis=1), hide_index=True, height=min(35 * len(shown) + 38, 300))
+    shown = shopper.timeline(history, catalog)
+    if edited:  # events beyond the stored history were added here
+        shown.insert(0, "edit", ["added" if i >= len(original) else "" for i in range(len(shown))])
+    # Plain tables throughout: a styled one costs the server tens of ms per rerun.
+    st.dataframe(shown.iloc[::-1], hide_index=True,
+                 height=min(35 * max(len(shown), 1) + 40, 300))
 
     st.subheader("What if...")
     left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
@@ -100,9 +100,7 @@ def what_if() -> None:
     after = models.history_list(root, run_id, history, k, hide_seen) if edited else before
     listed = shopper.diff_recommendations(before, after).rename(columns={"was": "was rank"})
     # A static table: ten rows need no scrolling, and it redraws much faster than a data grid.
-    st.table(listed.style.hide(axis="index")
-             .apply(lambda row: [CHANGE_COLOURS.get(row["change"], "")] * len(row), axis=1)
-             .format({"score": "{:.4f}", "price": "{:.2f}", "was rank": "{:.0f}"}, na_rep=""))
+    st.table(shopper.list_for_display(listed))
     if edited:
         dropped = shopper.dropped_items(before, after)
         st.caption(f"{(listed['change'] == 'new').sum()} new, {len(dropped)} left the list: "

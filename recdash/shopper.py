@@ -182,3 +182,16 @@ def diff_recommendations(original: pd.DataFrame, edited: pd.DataFrame) -> pd.Dat
 def dropped_items(original: pd.DataFrame, edited: pd.DataFrame) -> pd.DataFrame:
     """Rows of the original list whose items left the edited list."""
     return original[~original[S.ITEM].isin(edited[S.ITEM])].reset_index(drop=True)
+
+
+def list_for_display(listed: pd.DataFrame) -> pd.DataFrame:
+    """A `diff_recommendations` list with its numbers as text: scores to 4 decimals, prices to
+    2, the earlier rank as a whole number, nothing where a value is missing."""
+    out = listed.copy()
+    for column, fmt in (("score", "{:.4f}"), (S.PRICE, "{:.2f}"), ("was rank", "{:.0f}")):
+        if column in out:
+            out[column] = [fmt.format(v) if pd.notna(v) else "" for v in out[column]]
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].where(out[column].notna(), "")
+    return out

@@ -2,9 +2,10 @@
 
 A finished run is loaded once per server (`st.cache_resource`) and shared by every session: one
 copy of its model in memory, read and never changed (a what-if edit builds a new history, never a
-new model state). Lists are cached by plain arguments (`st.cache_data`), so a shopper's stored
-list is scored once however many sessions and reruns show it. Every list comes from the serving
-path, `recdash.recommend.Service`.
+new model state). Lists and histories are kept the same way, by plain arguments, and shared read
+only: a shopper's stored list is scored once however many sessions and reruns show it, and no
+rerun pays for copying it out of a cache (`st.cache_data` copies every value it returns). Every
+list comes from the serving path, `recdash.recommend.Service`.
 """
 
 from __future__ import annotations
@@ -37,32 +38,47 @@ def rerank_context(root: str, run_id: str) -> RunContext:
     return run_context(load_run(root, run_id), Workspace(root))
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_resource(max_entries=1024, show_spinner=False)
 def stored_list(root: str, run_id: str, user: str, k: int, hide_seen: bool) -> pd.DataFrame:
-    """A shopper's list from their stored history (RECOMMENDATION_COLUMNS)."""
-    service = load_run(root, run_id)
-    return service.recommend_frame(stored_history(root, service.dataset.name, user), k,
-                                   hide_seen)
+    """A shopper's list from their stored history (RECOMMENDATION_COLUMNS; shared, read only)."""
+    return load_run(root, run_id).recommend_frame(stored_history(root, run_id, user), k,
+                                                  hide_seen)
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_resource(max_entries=1024, show_spinner=False)
 def history_list(root: str, run_id: str, history: pd.DataFrame, k: int,
                  hide_seen: bool) -> pd.DataFrame:
-    """The list of an edited history frame (RECOMMENDATION_COLUMNS)."""
+    """The list of an edited history frame (RECOMMENDATION_COLUMNS; shared, read only)."""
     return load_run(root, run_id).recommend_frame(history, k, hide_seen)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def stored_history(root: str, name: str, user: str) -> pd.DataFrame:
-    """A shopper's stored events, oldest first (shopper.HISTORY_COLUMNS)."""
-    return shopper.history_of(loaders.load_dataset(root, name).interactions, user)
+@st.cache_resource(max_entries=1024, show_spinner=False)
+def stored_history(root: str, run_id: str, user: str) -> pd.DataFrame:
+    """A shopper's stored events in the run's dataset, oldest first (shopper.HISTORY_COLUMNS;
+    shared, read only)."""
+    return shopper.history_of(load_run(root, run_id).dataset.interactions, user)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+def is_shopper(root: str, name: str, user: object) -> bool:
+    """Whether `user` is a shopper of dataset `name`."""
+    return user is not None and user in _user_set(root, name, loaders.created_at(root, name))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _user_set(root: str, name: str, created: float) -> frozenset:
+    return frozenset(_user_ids(root, name, created))
+
+
 def user_ids(root: str, name: str) -> list[str]:
-    """Every shopper of dataset `name`, sorted (the shopper pickers search these)."""
-    users = loaders.load_dataset(root, name).interactions[S.USER]
-    return sorted(pd.unique(users.astype("string").dropna()).tolist())
+    """Every shopper of dataset `name`, sorted (the shopper pickers search these; shared, read
+    only)."""
+    return _user_ids(root, name, loaders.created_at(root, name))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _user_ids(root: str, name: str, created: float) -> list[str]:
+    users = loaders.load_dataset(root, name).interactions[S.USER]  # `created`: a replaced
+    return sorted(pd.unique(users.astype("string").dropna()).tolist())  # dataset: read again
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
