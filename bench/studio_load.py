@@ -45,7 +45,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import machine, markdown_table, write_json  # noqa: E402
+from bench.common import machine, markdown_table, reproduce_command, write_json  # noqa: E402
 from recdash import shopper  # noqa: E402
 from recdash.data import schema as S  # noqa: E402
 from recdash.runs.demo import FIRST_START_ENV, QUICK_SETTINGS, quick_spec  # noqa: E402
@@ -310,8 +310,15 @@ async def scenario(browser, studio: Studio, users: list[str], kind: str, catalog
     try:
         loads = await asyncio.gather(*(s.load(studio.url, LOAD_TIMEOUT_S) for s in sessions),
                                      return_exceptions=True)
+        # The page loads' share and the edits' share of the server's time, apart: a load is a
+        # new session's first (full) run, an edit a fragment rerun.
+        load_cpu = meter.read()
+        load_runs = sum((s.runs for s in sessions), Counter())
+        edit_meter = CpuMeter(studio.process.pid)
         ready = [s for s, x in zip(sessions, loads) if isinstance(x, float)]
         edits = await edits_of(kind, ready, catalog, args)
+        edit_cpu = edit_meter.read()
+        edit_runs = sum((s.runs for s in sessions), Counter()) - load_runs
         drawn = [await s.page.locator(EXCEPTION).count() for s in sessions]
     finally:
         for c in contexts:
@@ -331,6 +338,12 @@ async def scenario(browser, studio: Studio, users: list[str], kind: str, catalog
     runs = sum((s.runs for s in sessions), Counter())
     served = sum(v for k, v in runs.items() if k != "started")
     out["runs"] = dict(runs)
+
+    def finished(c: Counter) -> int:
+        return sum(v for k, v in c.items() if k != "started")
+
+    out["load_phase"] = {"server_cpu_s": load_cpu["server_cpu_s"], "runs": finished(load_runs)}
+    out["edit_phase"] = {"server_cpu_s": edit_cpu["server_cpu_s"], "runs": finished(edit_runs)}
     out["reruns_counted"] = bool(served)  # False: estimated, see RERUNS_NOTE
     out["reruns"] = served or (len(out["load_s"]) + sum(s.typed for s in sessions)
                                + 2 * len(done))
@@ -395,7 +408,15 @@ def summary_row(r: dict) -> list[str]:
             fmt(percentile(r["edit_ms"], 95), digits=0),
             f"{r['lost']}/{len(r['edits'])}" + (f" ({r['late']} late)" if r["late"] else ""),
             str(len(r["errors"])),
-            fmt(per_run, digits=0) + f" ({r['reruns']}{'' if r['reruns_counted'] else ' est.'})"]
+            fmt(per_run, digits=0) + f" ({r['reruns']}{'' if r['reruns_counted'] else ' est.'})",
+            _phase(r.get("load_phase")), _phase(r.get("edit_phase"))]
+
+
+def _phase(p: dict | None) -> str:
+    """A phase's server CPU per run: 'ms (runs)'."""
+    if not p or not p["runs"]:
+        return "-"
+    return f"{p['server_cpu_s'] / p['runs'] * 1000:.0f} ({p['runs']})"
 
 
 def parse_args() -> argparse.Namespace:
@@ -440,7 +461,8 @@ def report(payload: dict) -> None:
           "model\n")
     print(markdown_table(["sessions", "scenario", "load p50 (s)", "load p95 (s)",
                           "edit p50 (ms)", "edit p95 (ms)", "lost", "errors",
-                          "server CPU ms/rerun (reruns)"],
+                          "server CPU ms/rerun (reruns)", "of which page loads: ms/run",
+                          "edits: ms/rerun"],
                          [summary_row(r) for r in payload["scenarios"]]))
     first = payload["first_edit_after_start"]
     print(f"\nFirst load after the server started: {payload['first_load_after_start_s']:.2f} s; "
@@ -480,8 +502,8 @@ def main() -> None:
         os.environ.setdefault(FIRST_START_ENV, "0")  # no background training while measured
         with Studio(ws.root, Path(tmp) / "streamlit.log") as studio:
             measured = asyncio.run(measure(studio, catalog, users, args, deadline))
-    payload = {"machine": info, "load_average_before": load, "forced": load[0] > MAX_LOAD,
-               "model": {"name": "attention", **QUICK_SETTINGS},
+    payload = {"command": reproduce_command(), "machine": info, "load_average_before": load,
+               "forced": load[0] > MAX_LOAD, "model": {"name": "attention", **QUICK_SETTINGS},
                "settings": {k: v for k, v in vars(args).items() if k != "force"},
                "reruns_note": RERUNS_NOTE, **measured}
     write_json("studio_load.json", payload)
