@@ -57,6 +57,8 @@ def _store() -> _Store:
 
 
 def _warm() -> None:
+    import gc
+
     import numpy as np
     import shap
 
@@ -65,6 +67,10 @@ def _warm() -> None:
     masker = shap.maskers.Independent(np.zeros((1, 2)), max_samples=1)
     shap.explainers.Permutation(lambda m: m.astype(float), masker, seed=0)(
         np.ones((1, 2)), max_evals=10, silent=True)
+    # What is loaded by now (torch, shap, plotly, Streamlit) lives as long as the server: keep
+    # it out of every later garbage collection, which would otherwise walk ~350k objects.
+    gc.collect()
+    gc.freeze()
 
 
 @st.cache_resource(show_spinner=False)
