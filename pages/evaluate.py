@@ -2,7 +2,6 @@
 protocol badges, bar charts, segments, accuracy against coverage or novelty) and export a run's
 recommendations for every shopper."""
 
-import pandas as pd
 import streamlit as st
 
 from recdash import charts, runs_view
@@ -19,16 +18,6 @@ frame.ensure_frame()
 DEFAULT_BARS = ("NDCG@10", "HR@10", "Recall@50", "Coverage@10")
 MAX_DEFAULT_RUNS = 8  # the newest runs compared when the page opens
 FORMATS = {"csv": "CSV", "parquet": "Parquet"}
-BEST_BY = "NDCG@10"  # the export's run picker starts on the best run by this metric
-
-
-def best_run(runs: pd.DataFrame) -> str:
-    """The run with the highest BEST_BY, the newest among ties (runs are oldest first); the
-    newest run when no run has that metric."""
-    if BEST_BY not in runs or runs[BEST_BY].isna().all():
-        return runs["run"].iloc[-1]
-    score = runs[BEST_BY]
-    return runs.loc[score >= score.max() - 1e-12, "run"].iloc[-1]
 
 
 st.title("Evaluate and compare runs")
@@ -99,8 +88,8 @@ st.caption("Top items for every shopper of the dataset, from their whole history
            "shop's item IDs and titles.")
 left, middle, right, last = st.columns(4)
 newest = runs["run"].tolist()[::-1]
-run = left.selectbox("Run", newest, index=newest.index(best_run(runs)),
-                     help=f"starts on the best run by {BEST_BY} (the newest of equals)")
+run = left.selectbox("Run", newest, index=newest.index(runs_view.best_run(runs)),
+                     help=f"starts on the best run by {runs_view.BEST_BY} (the newest of equals)")
 k = middle.number_input("Items per shopper", 1, 1000, 10)
 fmt = right.radio("Format", list(FORMATS), format_func=FORMATS.get, horizontal=True)
 stored = load_presets(ws)

@@ -19,6 +19,7 @@ name = loaders.require_dataset(root)
 run_id = run_ui.pick_run(run_ui.require_runs(root, name))
 service = models.load_run(root, run_id)
 catalog = service.dataset.catalog
+products = service.dataset.products  # indexed by item_id, built once per loaded run
 
 how = st.radio("Find a shopper", list(PICK_BY), format_func=PICK_BY.get, horizontal=True)
 if how == "id":
@@ -58,7 +59,7 @@ def what_if() -> None:
     st.subheader("History")
     note = f" (edited; the stored history has {len(original):,})" if edited else ""
     st.caption(f"{len(history):,} event{'' if len(history) == 1 else 's'}{note}, newest first.")
-    shown = shopper.timeline(history, catalog)
+    shown = shopper.timeline(history, products)
     if edited:  # events beyond the stored history were added here
         shown.insert(0, "edit", ["added" if i >= len(original) else "" for i in range(len(shown))])
     # Plain tables throughout: a styled one costs the server tens of ms per rerun.
@@ -68,8 +69,8 @@ def what_if() -> None:
     st.subheader("What if...")
     left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
     query = left.text_input("Find a product by title", key=f"product-query-{widget}")
-    products = shopper.search_products(catalog, query)
-    titles = dict(zip(products[S.ITEM], products[S.TITLE].fillna(products[S.ITEM])))
+    found = shopper.search_products(catalog, query)
+    titles = dict(zip(found[S.ITEM], found[S.TITLE].fillna(found[S.ITEM])))
     left.selectbox("Product", list(titles), format_func=lambda i: f"{titles[i]} ({i})",
                    key=f"product-{widget}")
     middle.selectbox("Event", list(S.EVENT_TYPES), index=S.EVENT_TYPES.index(S.PURCHASE),
@@ -81,7 +82,7 @@ def what_if() -> None:
     if len(history):
         left, right = st.columns([4, 1], vertical_alignment="bottom")
         labels = [f"{i + 1}. {t} ({e})" for i, (t, e) in enumerate(zip(
-            shopper.timeline(history, catalog)[S.TITLE].fillna("?"), history[S.EVENT]))]
+            shopper.timeline(history, products)[S.TITLE].fillna("?"), history[S.EVENT]))]
         left.selectbox("Event to remove", range(len(history)), format_func=labels.__getitem__,
                        index=len(history) - 1, key=f"remove-{widget}")
         right.button("Remove", icon=":material/remove:", on_click=state.remove_shopper_event,

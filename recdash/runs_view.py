@@ -24,6 +24,7 @@ from recdash.progress import Progress
 from recdash.workspace import Workspace
 
 HEADLINE = ("NDCG@10", "HR@10", "Coverage@10")  # the numbers a run is summarised by
+BEST_BY = "NDCG@10"  # "the best run" is the one with the highest of this metric
 ACCURACY = ("NDCG", "HR", "Recall", "MRR")  # metric families that score hits on the target
 RUN_COLUMNS = ("run_id", "run", "model", "status", "badge", "protocol", "settings", "created",
                "seconds", "message")
@@ -260,3 +261,12 @@ def export_name(k: int, preset: str | None = None) -> str:
 def has_export(ws: Workspace, run_id: str, k: int = 10, preset: str | None = None) -> bool:
     """Whether the run's top-k for every user is computed already (an export is then instant)."""
     return (ws.run_dir(run_id) / export_name(k, preset)).exists()
+
+
+def best_run(runs: pd.DataFrame) -> str:
+    """Of a `runs_table`, the run with the highest BEST_BY, the newest among ties (runs are oldest first); the
+    newest run when no run has that metric."""
+    if BEST_BY not in runs or runs[BEST_BY].isna().all():
+        return runs["run"].iloc[-1]
+    score = runs[BEST_BY]
+    return runs.loc[score >= score.max() - 1e-12, "run"].iloc[-1]

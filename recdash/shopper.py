@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import pandas as pd
 
 from recdash.data import schema as S
-from recdash.data.dataset import by_item
 from recdash.errors import RecdashError
 
 HISTORY_COLUMNS = (S.TIME, S.ITEM, S.EVENT)
@@ -152,9 +151,14 @@ def remove_event(history: pd.DataFrame, position: int) -> pd.DataFrame:
     return history.drop(index=history.index[position]).reset_index(drop=True)
 
 
-def timeline(history: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
-    """The history with product titles and categories, oldest first (TIMELINE_COLUMNS)."""
-    cat = by_item(catalog).reindex(columns=[S.TITLE, S.CATEGORY])
+def timeline(history: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """The history with product titles and categories, oldest first (TIMELINE_COLUMNS).
+
+    Args:
+        history: HISTORY_COLUMNS.
+        products: the catalog indexed by item_id (`Dataset.products`, built once).
+    """
+    cat = products.reindex(columns=[S.TITLE, S.CATEGORY])
     return history.join(cat, on=S.ITEM)[list(TIMELINE_COLUMNS)]
 
 
