@@ -2,9 +2,11 @@
 metrics.
 
 Several processes use it at once (the studio and a training job), so SQLite runs in WAL mode with
-short transactions and a busy timeout. Every write is crash-safe: dataset files are written into a
-temporary folder and renamed into place, and the catalog row is committed only after the rename;
-a failed import leaves the workspace exactly as it was.
+short transactions and a busy timeout. Every write is crash-safe: a dataset's tables are written
+into a new version folder and fsynced, and one commit points the catalog row at it (see
+`recdash.storage`); one import, replace, rename or delete of a name runs at a time (see
+`recdash.locks`); what a killed write leaves behind is removed when the workspace next opens. A
+failed import leaves the workspace exactly as it was.
 """
 
 from __future__ import annotations
@@ -26,10 +28,16 @@ import pandas as pd
 from recdash.data.dataset import Dataset
 from recdash.data.report import ValidationReport
 from recdash.errors import RecdashError
+from recdash.locks import exclusive, release, try_lock
+from recdash.storage import (confined, fault_point, home_of, leftovers, new_home, new_version,
+                             remove_version, write_tables)
 
 ENV_VAR = "RECDASH_WORKSPACE"
 DEFAULT_ROOT = "workspace"
-NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Matched with fullmatch: '$' would also accept a name that ends in a newline.
+NAME_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+_OPENED: set[str] = set()  # workspaces this process has opened (and cleaned) already
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -51,7 +59,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 
 def check_name(name: str) -> str:
     """A dataset name safe to use as a folder name, or a RecdashError saying the rule."""
-    if not isinstance(name, str) or not NAME_RULE.match(name) or name in (".", ".."):
+    if not isinstance(name, str) or not NAME_RULE.fullmatch(name):
         raise RecdashError(f"dataset name {name!r} is not allowed: use 1-64 letters, digits, '_', "
                            "'-' or '.', starting with a letter or digit (e.g. 'shop-2024')")
     return name
@@ -87,6 +95,10 @@ class Workspace:
         (self.root / "datasets").mkdir(exist_ok=True)
         with self.connect() as db:
             db.executescript(_SCHEMA)
+        key = str(self.root.resolve())
+        if key not in _OPENED:  # once per process: what killed writes left is removed
+            _OPENED.add(key)
+            self.clean_leftovers()
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -113,46 +125,66 @@ class Workspace:
     def has_dataset(self, name: str) -> bool:
         return name in self.dataset_names()
 
+    def dataset_lock(self, name: str):
+        """A context manager holding the lock on dataset `name` (one import, replace, rename or
+        delete of a name at a time); raises LockBusy at once when another holds it."""
+        check_name(name)
+        return exclusive(self.root / "locks" / f"dataset-{name}.lock",
+                         f"another import or change of dataset '{name}' is running ({{holder}});"
+                         " wait for it to finish, then try again")
+
     def save_dataset(self, ds: Dataset, *, source: str = "", overwrite: bool = False) -> Path:
         """Store a validated dataset atomically; refuses a report with errors.
 
+        The tables go into a new version folder (fsynced); one SQLite commit then points the
+        catalog row at it, and only after that is the previous version removed. Killed at any
+        moment, the workspace holds either the old dataset or the new one (see
+        `recdash.storage`).
+
         Raises:
-            RecdashError: bad name, existing name without overwrite, or a report with errors.
+            RecdashError: bad name, existing name without overwrite, a report with errors, or
+                another import of the same name running (LockBusy).
         """
         check_name(ds.name)
         if not ds.report.ok:
             raise RecdashError(f"dataset '{ds.name}' has validation errors and cannot be stored")
-        if self.has_dataset(ds.name) and not overwrite:
-            raise RecdashError(f"a dataset named '{ds.name}' exists; pick another name or delete "
-                               f"it first (recdash datasets --delete {ds.name})")
-        final = self.root / "datasets" / ds.name
-        tmp = self.root / "datasets" / f".tmp-{uuid.uuid4().hex}"
-        tmp.mkdir()
-        try:
-            ds.interactions.to_parquet(tmp / "interactions.parquet", index=False)
-            ds.catalog.to_parquet(tmp / "catalog.parquet", index=False)
-            (tmp / "report.json").write_text(ds.report.to_json())
-            old = None
-            if final.exists():
-                old = final.with_name(f".old-{uuid.uuid4().hex}")
-                final.rename(old)
-            tmp.rename(final)
+        datasets = self.root / "datasets"
+        with self.dataset_lock(ds.name):
+            fault_point("locked")
+            with self.connect() as db:
+                row = db.execute("SELECT folder FROM datasets WHERE name = ?",
+                                 (ds.name,)).fetchone()
+            if row is not None and not overwrite:
+                raise RecdashError(f"a dataset named '{ds.name}' exists; pick another name or "
+                                   f"delete it first (recdash datasets --delete {ds.name})")
+            old = self._folder(ds.name, row[0]) if row is not None else None
+            home = home_of(old) if old is not None else new_home(ds.name)
+            folder = new_version(home)
             try:
+                write_tables(datasets / folder, ds.interactions, ds.catalog, ds.report.to_json())
                 with self.connect() as db:
+                    db.execute("BEGIN IMMEDIATE")
+                    changed = db.execute(
+                        "SELECT folder FROM datasets WHERE name = ?", (ds.name,)).fetchone()
+                    if (changed[0] if changed else None) != old:  # cannot happen under the lock
+                        db.execute("ROLLBACK")
+                        raise RecdashError(f"dataset '{ds.name}' changed while it was written; "
+                                           "try again")
                     db.execute("INSERT OR REPLACE INTO datasets VALUES (?, ?, ?, ?, ?, ?)",
-                               (ds.name, time.time(), ds.name, json.dumps(ds.report.stats),
+                               (ds.name, time.time(), folder, json.dumps(ds.report.stats),
                                 ds.report.to_json(), source))
+                    fault_point("before commit")
+                    db.execute("COMMIT")
             except BaseException:
-                shutil.rmtree(final, ignore_errors=True)  # put the previous state back
-                if old is not None:
-                    old.rename(final)
+                shutil.rmtree(datasets / folder, ignore_errors=True)
+                if old is None:
+                    shutil.rmtree(datasets / home, ignore_errors=True)
                 raise
+            fault_point("committed")
             if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-        return final
+                remove_version(datasets, old)
+            fault_point("old version removed")
+        return datasets / folder
 
     def dataset_report(self, name: str) -> ValidationReport:
         """A stored dataset's validation report, read from the catalog without its tables."""
@@ -171,21 +203,37 @@ class Workspace:
             names = ", ".join(self.dataset_names()) or "none yet"
             raise RecdashError(f"no dataset named '{name}' in {self.root} (stored: {names}); "
                                "import it first (recdash import ... --name NAME)")
-        folder = self.root / "datasets" / row[0]
-        events = pd.read_parquet(folder / "interactions.parquet")
-        catalog = pd.read_parquet(folder / "catalog.parquet")
+        folder = self.root / "datasets" / self._folder(name, row[0])
+        try:
+            events = pd.read_parquet(folder / "interactions.parquet")
+            catalog = pd.read_parquet(folder / "catalog.parquet")
+        except (OSError, ValueError) as exc:  # pyarrow's errors are OSError/ValueError kinds
+            raise RecdashError(f"the stored tables of dataset '{name}' cannot be read "
+                               f"({folder}: {exc}); import it again with --replace") from exc
         return Dataset(name, events, catalog, ValidationReport.from_dict(json.loads(row[1])))
 
     def delete_dataset(self, name: str) -> None:
-        """Remove a dataset's files and catalog rows (its runs and metrics too)."""
-        check_name(name)
-        with self.connect() as db:
-            run_ids = [r[0] for r in db.execute("SELECT id FROM runs WHERE dataset = ?", (name,))]
-            db.execute("DELETE FROM datasets WHERE name = ?", (name,))
-            db.execute("DELETE FROM runs WHERE dataset = ?", (name,))
-        shutil.rmtree(self.root / "datasets" / name, ignore_errors=True)
-        for run_id in run_ids:
-            shutil.rmtree(self.root / "runs" / run_id, ignore_errors=True)
+        """Remove a dataset's files and catalog rows (its runs and metrics too).
+
+        The catalog rows go first, in one transaction; files a kill leaves behind are removed
+        when the workspace next opens.
+        """
+        with self.dataset_lock(name):
+            fault_point("locked")
+            with self.connect() as db:
+                db.execute("BEGIN IMMEDIATE")
+                row = db.execute("SELECT folder FROM datasets WHERE name = ?", (name,)).fetchone()
+                run_ids = [r[0] for r in db.execute("SELECT id FROM runs WHERE dataset = ?",
+                                                    (name,))]
+                db.execute("DELETE FROM datasets WHERE name = ?", (name,))
+                db.execute("DELETE FROM runs WHERE dataset = ?", (name,))
+                fault_point("before commit")
+                db.execute("COMMIT")
+            fault_point("rows deleted")
+            if row is not None and row[0] in self._folders_of([(name, row[0])]):
+                shutil.rmtree(self.root / "datasets" / home_of(row[0]), ignore_errors=True)
+            for run_id in run_ids:
+                shutil.rmtree(self.root / "runs" / run_id, ignore_errors=True)
 
     def ensure_demo(self, progress=None) -> bool:
         """Generate and store the demo shop if the workspace has no dataset named 'demo'.
@@ -222,12 +270,29 @@ class Workspace:
         return run_id
 
     def dataset_dir(self, name: str) -> Path:
-        """The folder of a stored dataset (its files and caches, e.g. text embeddings)."""
-        return self.root / "datasets" / check_name(name)
+        """The home folder of a stored dataset, where its caches (e.g. text embeddings) live;
+        it stays the same when the dataset is replaced or renamed.
+
+        Raises:
+            RecdashError: no dataset of that name.
+        """
+        check_name(name)
+        with self.connect() as db:
+            row = db.execute("SELECT folder FROM datasets WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise RecdashError(f"no dataset named '{name}' in {self.root}")
+        return self.root / "datasets" / home_of(self._folder(name, row[0]))
+
+    @staticmethod
+    def _folder(name: str, folder: object) -> str:
+        try:
+            return confined(folder, name)
+        except ValueError as exc:
+            raise RecdashError(str(exc)) from None
 
     def run_dir(self, run_id: str) -> Path:
         """The folder of a run's files (checkpoints, training history); created on demand."""
-        if not NAME_RULE.match(run_id):
+        if not NAME_RULE.fullmatch(run_id):
             raise RecdashError(f"run id {run_id!r} is not valid")
         path = self.root / "runs" / run_id
         path.mkdir(parents=True, exist_ok=True)
@@ -280,47 +345,97 @@ class Workspace:
                              (status, time.time(), message, run_id, was))
             return cur.rowcount > 0
 
-    def rename_dataset(self, old: str, new: str) -> None:
-        """Rename a stored dataset: its folder, its catalog row, and the runs and jobs that use it.
+    def reopen_run(self, run_id: str) -> bool:
+        """Mark a failed or cancelled run as running again (it is being resumed).
 
-        One transaction holds the catalog while the folder is renamed, so other processes see
-        either the old name everywhere or the new one; a failure puts the old name back.
+        Returns whether it was failed or cancelled (False: unknown, running or finished).
+        """
+        with self.connect() as db:
+            cur = db.execute("UPDATE runs SET status = 'running', finished = NULL, message = "
+                             "'resumed from its last checkpoint' WHERE id = ? AND status IN "
+                             "('failed', 'cancelled')", (run_id,))
+            return cur.rowcount > 0
+
+    def rename_dataset(self, old: str, new: str) -> None:
+        """Rename a stored dataset: its catalog row, and the runs and jobs that use it.
+
+        One transaction: other processes see the old name everywhere or the new one, and a kill
+        leaves one of the two. The folder keeps its name (it is the dataset's home, not its
+        name), so no file moves.
 
         Raises:
-            RecdashError: `new` is not a valid name or is taken, `old` is unknown, or a job is
-                training on `old` right now (wait for it, or cancel it, and try again).
+            RecdashError: `new` is not a valid name or is taken, `old` is unknown, another
+                import or change of either name is running, or a job is training on `old`
+                right now (wait for it, or cancel it, and try again).
         """
         check_name(old)
         check_name(new)
         if new == old:
             return
-        src, dst = self.root / "datasets" / old, self.root / "datasets" / new
-        with self.connect() as db:
+        with self.dataset_lock(old), self.dataset_lock(new), self.connect() as db:
+            fault_point("locked")
             db.execute("BEGIN IMMEDIATE")
             try:
-                row = db.execute("SELECT folder FROM datasets WHERE name = ?", (old,)).fetchone()
-                if row is None:
+                if db.execute("SELECT 1 FROM datasets WHERE name = ?", (old,)).fetchone() is None:
                     raise RecdashError(f"no dataset named '{old}' in {self.root}")
-                if db.execute("SELECT 1 FROM datasets WHERE name = ?", (new,)).fetchone() \
-                        or dst.exists():
+                if db.execute("SELECT 1 FROM datasets WHERE name = ?", (new,)).fetchone():
                     raise RecdashError(f"a dataset named '{new}' exists; pick another name")
                 running = db.execute("SELECT COUNT(*) FROM jobs WHERE status = 'running' AND "
                                      "json_extract(spec, '$.dataset') = ?", (old,)).fetchone()[0]
                 if running:
                     raise RecdashError(f"a training job is running on '{old}'; wait for it to "
                                        "end (or cancel it) before renaming the dataset")
-                src = self.root / "datasets" / row[0]
-                db.execute("UPDATE datasets SET name = ?, folder = ? WHERE name = ?",
-                           (new, new, old))
+                db.execute("UPDATE datasets SET name = ? WHERE name = ?", (new, old))
                 db.execute("UPDATE runs SET dataset = ? WHERE dataset = ?", (new, old))
                 db.execute("UPDATE jobs SET spec = json_set(spec, '$.dataset', ?) "
                            "WHERE json_extract(spec, '$.dataset') = ?", (new, old))
-                src.rename(dst)
+                fault_point("before commit")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+            db.execute("COMMIT")
+            fault_point("committed")
+
+    # Leftovers of killed writes -------------------------------------------------------------
+    def clean_leftovers(self) -> list[str]:
+        """Remove what killed writes left in the workspace (see `recdash.storage.leftovers`),
+        skipping anything a running import holds the lock of.
+
+        Returns:
+            The removed paths, relative to the workspace.
+        """
+        datasets = self.root / "datasets"
+        removed = []
+        folders = self._folders()
+        damaged = set(self.dataset_names()) - set(folders.values())
+        for name, path in leftovers(datasets, folders):
+            if name in damaged:
+                continue  # its row is damaged: keep its files for a person to look at
+            fd = try_lock(self.root / "locks" / f"dataset-{name}.lock") if name else None
+            if name and fd is None:
+                continue  # an import of that name is writing it now
             try:
-                db.execute("COMMIT")
-            except BaseException:
-                dst.rename(src)  # the catalog still says `old`: put the folder back
-                raise
+                # Under the lock that name's row cannot change: look again, since a write may
+                # have committed between the listing and the lock.
+                if path in {p for _, p in leftovers(datasets, self._folders())}:
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(path.relative_to(self.root).as_posix())
+            finally:
+                if fd is not None:
+                    release(fd)
+        return removed
+
+    def _folders(self) -> dict[str, str]:
+        """catalog folder -> dataset name, for the rows whose folder is inside the workspace."""
+        with self.connect() as db:
+            return self._folders_of(db.execute("SELECT name, folder FROM datasets").fetchall())
+
+    @staticmethod
+    def _folders_of(rows: list[tuple[str, str]]) -> dict[str, str]:
+        out = {}
+        for name, folder in rows:
+            try:
+                out[confined(folder, name)] = name
+            except ValueError:
+                continue  # never followed; loading that dataset says the catalog is damaged
+        return out
