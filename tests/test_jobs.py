@@ -233,3 +233,72 @@ def test_a_job_outlives_the_process_that_started_it(ws):
     from recdash.runs.load import load_run
     service = load_run(ws, job.run_id)
     assert len(service.recommend_users([service.split.users[0]], k=3)) == 3
+
+
+def _history(ws, run_id) -> list:
+    return json.loads((ws.run_dir(run_id) / "history.json").read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["killed", "cancelled"])
+def test_a_killed_or_cancelled_run_resumes_from_its_checkpoint_and_finishes(ws, how):
+    job_id = jobs.submit(ws, _spec("attention", **{**TINY, "epochs": 100, "patience": 100}))
+    job = _has_epoch(ws, job_id)
+    if how == "killed":
+        os.kill(job.pid, signal.SIGKILL)
+        deadline = time.time() + TIMEOUT
+        while not jobs.refresh(ws) and time.time() < deadline:
+            time.sleep(0.1)
+    else:
+        jobs.cancel(ws, job_id)
+    job = _ended(ws, job_id)
+    assert job.status == ("failed" if how == "killed" else "cancelled")
+    run_id = job.run_id
+    from recdash.models.attention.checkpoint import load_checkpoint
+    done_before = load_checkpoint(ws.run_dir(run_id), which="latest").state["epoch"]
+    assert 1 <= done_before < 100
+
+    again = jobs.resume(ws, run_id)
+    with pytest.raises(RecdashError, match="being resumed already|still running"):
+        jobs.resume(ws, run_id)
+    resumed = _ended(ws, again)
+    assert resumed.status == "finished", resumed.message
+    assert resumed.run_id == run_id  # the same run continued, no new one
+    run = ws.runs().set_index("id").loc[run_id]
+    assert run["status"] == "finished" and len(ws.runs()) == 1
+    assert ws.metrics(run_id)["all"]["NDCG@10"] > 0
+    params = json.loads(run["params"])
+    history = _history(ws, run_id)
+    assert params["training"]["epochs_run"] == len(history) > done_before  # all epochs kept
+    assert [h["epoch"] for h in history] == list(range(1, len(history) + 1))
+    with pytest.raises(RecdashError, match="finished; there is nothing to resume"):
+        jobs.resume(ws, run_id)
+
+
+def test_runs_that_cannot_resume_say_why(ws):
+    job_id = jobs.submit(ws, _spec("pop"))
+    assert _ended(ws, job_id).status == "finished"
+    run_id = jobs.get(ws, job_id).run_id
+    ws.end_run(run_id, "failed", "test", was="finished")
+    with pytest.raises(RecdashError, match="keeps no checkpoints"):
+        jobs.resume(ws, run_id)
+    with pytest.raises(RecdashError, match="no run 'nope'"):
+        jobs.resume(ws, "nope")
+
+
+@pytest.mark.slow
+def test_cli_resumes_a_cancelled_run(ws, capsys):
+    job_id = jobs.submit(ws, _spec("attention", **{**TINY, "epochs": 100, "patience": 100}))
+    _has_epoch(ws, job_id)
+    jobs.cancel(ws, job_id)
+    run_id = _ended(ws, job_id).run_id
+    root = str(ws.root)
+    assert main(["--workspace", root, "train", "--resume", run_id, "--epochs", "3"]) == 1
+    assert "drop --epochs" in capsys.readouterr().err
+    assert main(["--workspace", root, "train", "--resume", run_id, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["run"], out["resumed"], out["dataset"]) == (run_id, True, "tiny")
+    run = ws.runs().set_index("id").loc[run_id]
+    assert run["status"] == "finished" and ws.metrics(run_id)["all"]["NDCG@10"] > 0
+    assert main(["--workspace", root, "train", "--resume", run_id]) == 1
+    assert "nothing to resume" in capsys.readouterr().err

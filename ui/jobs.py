@@ -16,7 +16,9 @@ import streamlit as st
 from recdash import charts, runs_view
 from recdash.errors import RecdashError
 from recdash.runs import jobs
+from recdash.runs.load import run_row
 from recdash.runs.spec import RunSpec
+from recdash.runs.train import resumable
 from recdash.workspace import Workspace
 
 ACTIVE = ("queued", "running")
@@ -137,10 +139,43 @@ def jobs_panel(root: str, dataset: str) -> None:
     ended = queue[(queue["dataset"] == dataset)
                   & queue["status"].isin(("failed", "cancelled"))].tail(ENDED_SHOWN)
     if not ended.empty:
-        with st.expander(f"Jobs that did not finish ({len(ended)} most recent)"):
+        with st.expander(f"Jobs that did not finish ({len(ended)} most recent)",
+                         expanded=True):
+            resuming = set(active["run_id"].dropna())
             for _, job in ended.iloc[::-1].iterrows():
-                st.warning(f"**{job['model']}** job {job['status']}: {job['message']}",
-                           icon=":material/warning:")
+                _ended_job(ws, job, resuming)
+
+
+def _ended_job(ws: Workspace, job: pd.Series, resuming: set[str]) -> None:
+    """A failed or cancelled job: how it ended, and a Resume button when its run can continue
+    from its last checkpoint."""
+    text, button = st.columns([5, 1], vertical_alignment="center")
+    run_id = job["run_id"] if isinstance(job["run_id"], str) else None
+    try:
+        status = run_row(ws, run_id)["status"] if run_id else None
+    except RecdashError:  # the run was deleted with its dataset
+        run_id = status = None
+    if status == "finished":
+        text.success(f"**{job['model']}** job {job['status']}, then resumed: run {run_id} "
+                     "finished.", icon=":material/check:")
+        return
+    text.warning(f"**{job['model']}** job {job['status']}: {job['message']}",
+                 icon=":material/warning:")
+    if run_id is None or run_id in resuming:
+        return
+    try:
+        resumable(ws, run_id)
+    except RecdashError:
+        return  # resumed and finished since, or nothing to resume from
+    if button.button("Resume", key=f"resume-{job['id']}", icon=":material/replay:",
+                     help=f"continue run {run_id} from its last checkpoint, with its settings"):
+        try:
+            jobs.resume(ws, run_id)
+        except RecdashError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return
+        st.toast(f"Resuming run {run_id}: follow it under Training jobs (the panel redraws "
+                 "itself in two seconds).", icon=":material/check:")
 
 
 def prepare_export(root: str, run_id: str, k: int, preset: str | None = None) -> None:

@@ -97,7 +97,7 @@ def lane_of(spec: RunSpec) -> str:
 
 def job_dir(ws: Workspace, job_id: str) -> Path:
     """The folder of a job's files (events.jsonl, log.txt, a cancel request)."""
-    if not isinstance(job_id, str) or not NAME_RULE.match(job_id):
+    if not isinstance(job_id, str) or not NAME_RULE.fullmatch(job_id):
         raise RecdashError(f"job id {job_id!r} is not valid; list jobs with `recdash jobs`")
     return ws.root / "jobs" / job_id
 
@@ -118,6 +118,32 @@ def submit(ws: Workspace, spec: RunSpec) -> str:
     job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{spec.model}-{uuid.uuid4().hex[:6]}"
     job_dir(ws, job_id).mkdir(parents=True)
     queue.add(ws, job_id, json.dumps(spec.to_dict()), lane_of(spec))
+    start_next(ws)
+    return job_id
+
+
+def resume(ws: Workspace, run_id: str) -> str:
+    """Queue a job that continues a killed or cancelled run from its last checkpoint; the run
+    keeps its id, and reads running, then finished (or failed) as a new run would.
+
+    Returns:
+        The job id.
+
+    Raises:
+        RecdashError: the run cannot be resumed (see `recdash.runs.train.resumable`), or a job
+            is resuming it already.
+    """
+    from recdash.runs.train import resumable
+
+    spec = resumable(ws, run_id)
+    if any(r["run_id"] == run_id and r["status"] in ("queued", "running")
+           for r in queue.rows(ws)):
+        raise RecdashError(f"run {run_id} is being resumed already; follow it with "
+                           "`recdash jobs`")
+    job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{spec.model}-{uuid.uuid4().hex[:6]}"
+    job_dir(ws, job_id).mkdir(parents=True)
+    queue.add(ws, job_id, json.dumps(spec.to_dict()), lane_of(spec))
+    queue.update(ws, job_id, run_id=run_id, message=f"resumes run {run_id}")
     start_next(ws)
     return job_id
 
@@ -162,7 +188,7 @@ def get(ws: Workspace, job_id: str) -> Job:
 
 
 def _spec(text: str) -> RunSpec:
-    return RunSpec.from_dict(json.loads(text))
+    return RunSpec.from_dict(json.loads(text), stored=True)
 
 
 def status(ws: Workspace) -> pd.DataFrame:
@@ -381,7 +407,7 @@ def _run(ws: _JobWorkspace, job: Job, reporter: _Reporter) -> str:
     try:
         reporter.check()  # a cancel that came before the signal handler
         _, result = run_evaluation(ws, job.spec, progress=reporter.progress,
-                                   on_event=reporter.event)
+                                   on_event=reporter.event, run_id=job.run_id)
     except JobCancelled:
         run_id = get(ws, job.id).run_id
         message = "cancelled by the user" + _kept(ws, run_id)

@@ -37,7 +37,7 @@ def run_spec(ws: Workspace, run_id: str) -> tuple[RunSpec, dict]:
     except (ValueError, KeyError, TypeError) as exc:
         raise RecdashError(f"run {run_id}'s stored settings cannot be read ({exc}); train it "
                            "again") from None
-    return RunSpec.from_dict(raw, where=f"run {run_id}"), info
+    return RunSpec.from_dict(raw, where=f"run {run_id}", stored=True), info
 
 
 def load_run(ws: Workspace, run_id: str, device: str = "cpu") -> Service:

@@ -78,24 +78,27 @@ class ModelKind:
     headline: bool = False
     restore: Callable[[object, Path, object, str], object] | None = None
 
-    def configure(self, overrides: dict | None = None, where: str = "") -> object:
+    def configure(self, overrides: dict | None = None, where: str = "",
+                  stored: bool = False) -> object:
         """Its settings: the defaults with `overrides` (field -> value) applied and checked.
 
         For the attention ranker the keys are AttentionConfig and TrainConfig fields and
-        "text"; unknown keys raise SettingError naming them.
+        "text"; unknown keys raise SettingError naming them (or are ignored with a warning when
+        `stored`).
         """
         overrides = dict(overrides or {})
         if self.config is AttentionSettings:
-            return AttentionSettings.from_flat(overrides, where)
+            return AttentionSettings.from_flat(overrides, where, stored)
         if not overrides:
             return self.default()
-        return from_dict(self.config, {**asdict(self.default()), **overrides}, where)
+        return from_dict(self.config, {**asdict(self.default()), **overrides}, where, stored)
 
-    def settings_from_dict(self, data: dict | None, where: str = "") -> object:
-        """Its settings from their stored JSON (`asdict` of the config)."""
+    def settings_from_dict(self, data: dict | None, where: str = "",
+                           stored: bool = False) -> object:
+        """Its settings from their JSON (`asdict` of the config); see `configure` for `stored`."""
         if self.config is AttentionSettings:
-            return AttentionSettings.from_dict(data, where)
-        return from_dict(self.config, data, where)
+            return AttentionSettings.from_dict(data, where, stored)
+        return from_dict(self.config, data, where, stored)
 
 
 def _attention(settings: AttentionSettings, ctx: BuildContext):

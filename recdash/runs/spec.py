@@ -14,7 +14,7 @@ from typing import Any
 from recdash.errors import RecdashError, SettingError
 from recdash.models.attention.config import DEVICES, AttentionSettings
 from recdash.runs.registry import ModelKind, model_kind
-from recdash.settings import check_types, require
+from recdash.settings import check_types, require, unknown_keys
 
 SPLITS = {"loo": "last event of each shopper (leave-one-out)",
           "temporal": "last days of the log (temporal)"}
@@ -99,26 +99,28 @@ class RunSpec:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict, where: str = "") -> "RunSpec":
+    def from_dict(cls, data: dict, where: str = "", stored: bool = False) -> "RunSpec":
         """The spec `to_dict` stored (or an earlier run's spec with a flat "settings" dict).
 
+        Args:
+            data: the spec's JSON.
+            where: what it came from, for messages (e.g. "run 2026...-ease-abc123").
+            stored: read back from the workspace: keys this version does not know are ignored
+                with a StoredSettingWarning instead of refused.
+
         Raises:
-            SettingError: an unknown key or an invalid value, naming it (and `where`).
+            SettingError: an unknown key (unless `stored`) or an invalid value, naming it.
         """
-        data = dict(data)
-        unknown = sorted(set(data) - set(_FIELDS) - {"config", "settings"})
-        if unknown:
-            raise SettingError(f"RunSpec.{unknown[0]}", data[unknown[0]],
-                               f"a run has no setting {unknown[0]!r}" +
-                               (f" (in {where})" if where else ""))
+        data = unknown_keys(dict(data), set(_FIELDS) | {"config", "settings"}, "RunSpec", where,
+                            stored, "a run has no such setting")
         if "dataset" not in data or "model" not in data:
             raise RecdashError(f"the stored spec{' of ' + where if where else ''} names no "
                                "dataset or model; it cannot be read")
         kind = model_kind(data["model"])
         if "config" in data:
-            config = kind.settings_from_dict(data.pop("config"), where)
+            config = kind.settings_from_dict(data.pop("config"), where, stored)
         else:
-            config = kind.configure(data.pop("settings", None), where)
+            config = kind.configure(data.pop("settings", None), where, stored)
         data.pop("settings", None)
         if "ks" in data:
             data["ks"] = tuple(data["ks"])

@@ -15,6 +15,7 @@ import pandas as pd
 from recdash.data import schema as S
 from recdash.data.dataset import Dataset
 from recdash.data.splits import Split, make_split
+from recdash.errors import RecdashError
 from recdash.eval.evaluate import EvalResult, evaluate
 from recdash.models.base import TrainData
 from recdash.progress import Progress, part
@@ -45,19 +46,59 @@ def text_embeddings(ws: Workspace, ds: Dataset, split: Split,
     return emb
 
 
+def resumable(ws: Workspace, run_id: str) -> RunSpec:
+    """The spec of a killed or cancelled run that can continue from its last checkpoint.
+
+    Raises:
+        RecdashError: an unknown run, one still running or finished, a model that keeps no
+            checkpoints, or no checkpoint written yet; each says what to do instead.
+    """
+    from recdash.models.attention.checkpoint import find_checkpoint
+    from recdash.runs.load import run_row, run_spec
+
+    status = run_row(ws, run_id)["status"]
+    if status == "finished":
+        raise RecdashError(f"run {run_id} finished; there is nothing to resume (train a new run "
+                           "to change its settings)")
+    if status == "running":
+        raise RecdashError(f"run {run_id} is still running (if its process was killed, "
+                           "`recdash jobs` notices it and marks it failed; then resume it)")
+    spec, _ = run_spec(ws, run_id)
+    if not spec.kind.checkpointed:
+        raise RecdashError(f"run {run_id} is a {spec.kind.label} run, which keeps no "
+                           "checkpoints (it fits in seconds): train it again instead")
+    if find_checkpoint(ws.run_dir(run_id), "latest") is None:
+        raise RecdashError(f"run {run_id} was stopped before its first checkpoint; there is "
+                           "nothing to resume: train it again")
+    check_submission(ws, spec)
+    return spec
+
+
 def run_evaluation(ws: Workspace, spec: RunSpec, progress: Progress | None = None,
-                   on_event: Callable | None = None) -> tuple[str, EvalResult]:
+                   on_event: Callable | None = None,
+                   run_id: str | None = None) -> tuple[str, EvalResult]:
     """Fit the spec's model on its dataset and evaluate it; returns (run id, test result).
 
     The run is recorded as 'running' first and 'finished' or 'failed' at the end, so a crash
     never leaves metrics without their run. Files (checkpoints, history) go to the run folder.
     Under torchrun, processes other than rank 0 only help training and return (run id, None).
+
+    Args:
+        ws: the workspace.
+        spec: what to train and how to evaluate it.
+        progress: receives (fraction done, message).
+        on_event: receives the trainer's events (steps, epochs).
+        run_id: a failed or cancelled run to resume from its last checkpoint (its spec must be
+            `spec`: see `resumable`); None starts a new run.
     """
     check_submission(ws, spec)
     ds, split = load_split(ws, spec)
     rank = _join_process_group(spec)
-    run_id = ws.create_run(spec.dataset, spec.model, {"spec": spec.to_dict()}, {}) \
-        if rank == 0 else None
+    if rank == 0 and run_id is not None:
+        if not ws.reopen_run(run_id):
+            raise RecdashError(f"run {run_id} cannot be resumed: it is not failed or cancelled")
+    elif rank == 0:
+        run_id = ws.create_run(spec.dataset, spec.model, {"spec": spec.to_dict()}, {})
     run_id = _share(run_id, spec)
     run_dir = ws.run_dir(run_id)
     kind = spec.kind

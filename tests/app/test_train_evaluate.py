@@ -150,3 +150,36 @@ def test_a_job_that_died_with_an_earlier_studio_shows_as_failed(
     assert not at.exception
     assert jobs.get(ws, "died-with-the-studio").status == "failed"
     assert any("ended unexpectedly" in w.value for w in at.warning)
+
+
+def test_a_cancelled_run_resumes_from_the_train_page(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = Workspace(root)
+    ws.ensure_demo()  # when this test runs alone
+    spec = RunSpec.build("demo", "attention", {"epochs": 3, "max_len": 10, "dim": 16,
+                                               "n_layers": 1, "text": False}, device="cpu")
+    job_id = jobs.submit(ws, spec)
+    deadline = time.time() + 3 * TRAIN_DEADLINE_S  # three short trainings in all
+    while not any(e["kind"] == "epoch" for e in jobs.events(ws, job_id)) \
+            and time.time() < deadline:
+        time.sleep(0.2)
+    jobs.cancel(ws, job_id)
+    while jobs.get(ws, job_id).status == "running" and time.time() < deadline:
+        time.sleep(0.2)
+    run_id = jobs.get(ws, job_id).run_id
+    assert jobs.get(ws, job_id).status == "cancelled"
+
+    at = start_app(root, monkeypatch, "pages/train.py")
+    resume = [b for b in at.button if b.label == "Resume"]
+    assert len(resume) == 1  # only the run that kept a checkpoint
+    resume[0].click().run()
+    assert not at.exception
+    again = jobs.status(ws)["id"].iloc[-1]
+    assert again != job_id and jobs.get(ws, again).run_id == run_id
+    while jobs.get(ws, again).status in ("queued", "running") and time.time() < deadline:
+        time.sleep(0.5)
+    assert jobs.get(ws, again).status == "finished", jobs.get(ws, again).message
+    at.run()
+    assert not at.exception
+    assert any(f"then resumed: run {run_id} finished" in s.value for s in at.success)
+    assert not [b for b in at.button if b.label == "Resume"]

@@ -220,3 +220,17 @@ def test_settings_are_checked_where_they_are_built():
         assert caught.value.field == field, bad
     ok = AttentionSettings.from_flat({"dim": 32, "n_heads": 2, "text": False, "epochs": 3})
     assert AttentionSettings.from_dict(ok.to_dict()) == ok
+
+
+@pytest.mark.parametrize("target", ["../../outside", "/etc", "ckpt-1-2/../../x", 7])
+def test_a_checkpoint_pointer_outside_its_run_folder_is_refused(trained, tmp_path, target):
+    import json
+    import shutil
+    _, _, _, run = trained
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    (tmp_path / "outside").mkdir()
+    for pointer in ("best.json", "latest.json"):
+        (copy / pointer).write_text(json.dumps({"checkpoint": target}))
+    with pytest.raises(RecdashError, match="not a checkpoint folder of this run"):
+        AttentionRanker.load(copy)

@@ -50,14 +50,34 @@ def test_wrong_values_are_refused_when_the_spec_is_built(fields, field):
 
 def test_a_stored_spec_with_an_unknown_or_bad_key_says_which():
     stored = RunSpec("shop", "ease").to_dict()
-    with pytest.raises(SettingError, match="a run has no setting 'colour'.*in run r1"):
+    with pytest.raises(SettingError, match="RunSpec.colour.*a run has no such setting in run r1"):
         RunSpec.from_dict({**stored, "colour": "red"}, where="run r1")
-    with pytest.raises(SettingError, match="EASEConfig has no setting 'l3'"):
+    with pytest.raises(SettingError, match="EASEConfig.l3.*EASEConfig has no such setting"):
         RunSpec.from_dict({**stored, "config": {"l3": 1.0}})
     with pytest.raises(SettingError, match="EASEConfig.l2"):
         RunSpec.from_dict({**stored, "config": {"l2": -5.0}})
     with pytest.raises(RecdashError, match="names no dataset or model"):
         RunSpec.from_dict({"split": "loo"})
+
+
+@pytest.mark.parametrize("model", ["ease", "attention"])
+def test_a_stored_spec_read_back_ignores_unknown_keys_with_a_warning(model):
+    from recdash.settings import StoredSettingWarning
+
+    stored = RunSpec("shop", model).to_dict()
+    inner = "l3" if model == "ease" else "train"
+    config = ({**stored["config"], "l3": 1.0} if model == "ease" else
+              {**stored["config"], "train": {**stored["config"]["train"], "warp": 9}})
+    with pytest.warns(StoredSettingWarning) as caught:
+        back = RunSpec.from_dict({**stored, "colour": "red", "config": config}, where="run r1",
+                                 stored=True)
+    assert back == RunSpec("shop", model)
+    said = " ".join(str(w.message) for w in caught)
+    assert "'colour'" in said and "run r1" in said
+    assert ("'l3'" if inner == "l3" else "'warp'") in said
+    with pytest.raises(SettingError, match="EASEConfig.l2"):  # a bad value is still refused
+        RunSpec.from_dict({**RunSpec("shop", "ease").to_dict(), "config": {"l2": -5.0}},
+                          stored=True)
 
 
 def test_earlier_runs_flat_settings_still_load():

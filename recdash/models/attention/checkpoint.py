@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import uuid
 from dataclasses import asdict, dataclass
@@ -26,6 +27,8 @@ from recdash.errors import RecdashError
 
 WEIGHTS, META, OPTIMIZER = "weights.safetensors", "meta.json", "optimizer.pt"
 FORMAT_VERSION = 1
+# A pointer names a checkpoint folder of its own run: a bare name, never a path.
+CHECKPOINT_NAME = re.compile(r"ckpt-[0-9]{1,9}-[0-9]{1,12}")
 
 
 @dataclass
@@ -94,10 +97,15 @@ def _read_pointer(run_dir: Path, pointer: str) -> Path | None:
     if not path.is_file():
         return None
     try:
-        return run_dir / json.loads(path.read_text())["checkpoint"]
-    except (ValueError, KeyError) as exc:
+        name = json.loads(path.read_text())["checkpoint"]
+    except (ValueError, KeyError, TypeError) as exc:
         raise RecdashError(f"{path} is corrupt ({exc}); delete it and resume from another "
                            "checkpoint") from exc
+    if not isinstance(name, str) or not CHECKPOINT_NAME.fullmatch(name):
+        raise RecdashError(f"{path} points at {name!r}, which is not a checkpoint folder of this "
+                           "run (a pointer names a 'ckpt-EPOCH-STEP' folder beside it); delete "
+                           "the pointer and resume from another checkpoint, or retrain")
+    return run_dir / name
 
 
 def _remove_unreferenced(run_dir: Path) -> None:

@@ -143,40 +143,37 @@ class AttentionSettings:
         require(self, "text", isinstance(self.text, bool), "True or False")
 
     @classmethod
-    def from_dict(cls, data: dict | None, where: str = "") -> "AttentionSettings":
-        """From `to_dict`'s output (stored JSON); unknown keys are refused."""
-        from recdash.settings import from_dict
+    def from_dict(cls, data: dict | None, where: str = "",
+                  stored: bool = False) -> "AttentionSettings":
+        """From `to_dict`'s output; unknown keys are refused, or ignored with a warning when
+        `stored` (see `recdash.settings.from_dict`)."""
+        from recdash.settings import from_dict, unknown_keys
 
-        data = dict(data or {})
-        unknown = sorted(set(data) - {"model", "train", "text"})
-        if unknown:
-            from recdash.errors import SettingError
-            raise SettingError(f"AttentionSettings.{unknown[0]}", data[unknown[0]],
-                               "its parts are model, train and text" + (
-                                   f" (in {where})" if where else ""))
-        return cls(from_dict(AttentionConfig, {"n_items": 0, **data.get("model", {})}, where),
-                   from_dict(TrainConfig, data.get("train"), where),
+        data = unknown_keys(dict(data or {}), {"model", "train", "text"}, "AttentionSettings",
+                            where, stored, "its parts are model, train and text")
+        return cls(from_dict(AttentionConfig, {"n_items": 0, **data.get("model", {})}, where,
+                             stored),
+                   from_dict(TrainConfig, data.get("train"), where, stored),
                    bool(data.get("text", True)))
 
     @classmethod
-    def from_flat(cls, values: dict, where: str = "") -> "AttentionSettings":
+    def from_flat(cls, values: dict, where: str = "", stored: bool = False
+                  ) -> "AttentionSettings":
         """From one flat dict of AttentionConfig and TrainConfig fields plus "text" (what the
-        CLI's flags and earlier runs' stored settings look like); unknown keys are refused."""
+        CLI's flags and earlier runs' stored settings look like); unknown keys are refused, or
+        ignored with a warning when `stored`."""
         from dataclasses import fields
 
-        from recdash.errors import SettingError
+        from recdash.settings import unknown_keys
 
         net = {f.name for f in fields(AttentionConfig)}
         train = {f.name for f in fields(TrainConfig)}
-        unknown = sorted(set(values) - net - train - {"text"})
-        if unknown:
-            raise SettingError(unknown[0], values[unknown[0]],
-                               "not a setting of the attention ranker" + (
-                                   f" (in {where})" if where else "") + "; see AttentionConfig "
-                               "and TrainConfig, or `recdash train --help`")
+        values = unknown_keys(dict(values), net | train | {"text"}, "the attention ranker", where,
+                              stored, "not a setting of the attention ranker; see "
+                              "AttentionConfig and TrainConfig, or `recdash train --help`")
         return cls.from_dict({"model": {k: v for k, v in values.items() if k in net},
                               "train": {k: v for k, v in values.items() if k in train},
-                              "text": values.get("text", True)}, where)
+                              "text": values.get("text", True)}, where, stored)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -24,6 +24,7 @@ from recdash.models.attention.model import AttentionRankerNet
 from recdash.models.attention.train import TrainEvent, TrainResult, resolve_device, \
     train_ranker
 from recdash.models.base import Progress, Recommender, TrainData
+from recdash.settings import from_dict
 
 SCORE_BATCH = 256  # histories per forward pass when scoring
 
@@ -193,7 +194,7 @@ class AttentionRanker(Recommender):
             device: where to run.
         """
         ck = load_checkpoint(path)
-        cfg = AttentionConfig(**ck.model_config)
+        cfg = from_dict(AttentionConfig, ck.model_config, str(path), stored=True)
         net = AttentionRankerNet(cfg)
         net.load_state_dict(ck.weights)
         items = np.asarray(ck.items, dtype=object)
@@ -201,7 +202,8 @@ class AttentionRanker(Recommender):
             raise ValueError("the checkpoint's items differ from the data's; load the dataset "
                              "the run was trained on")
         return cls.from_network(net, items, data, device,
-                                TrainConfig(**{**ck.train_config, "device": device}))
+                                from_dict(TrainConfig, {**ck.train_config, "device": device},
+                                          str(path), stored=True))
 
     @classmethod
     def from_network(cls, net: AttentionRankerNet, items: Sequence[object],
