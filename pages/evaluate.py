@@ -17,7 +17,7 @@ frame.ensure_frame()
 
 DEFAULT_BARS = ("NDCG@10", "HR@10", "Recall@50", "Coverage@10")
 MAX_DEFAULT_RUNS = 8  # the newest runs compared when the page opens
-FORMATS = {"csv": "CSV", "parquet": "Parquet"}
+FORMATS = {"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet"}
 
 
 st.title("Evaluate and compare runs")

@@ -149,7 +149,9 @@ def event_funnel(events: pd.DataFrame) -> go.Figure:
 
     Returns:
         A figure with one funnel trace whose y are the event types view, cart, purchase (types the
-        data lacks count 0) and whose x are the numbers of events.
+        data lacks count 0) and whose x are the numbers of events; it starts at the first type
+        the data has (an order export has no views: its funnel is purchases alone, 100%, not a
+        share of zero views).
 
     Raises:
         ValueError: `events` is not a DataFrame with that column.
@@ -158,6 +160,8 @@ def event_funnel(events: pd.DataFrame) -> go.Figure:
     counts = events[S.EVENT].astype(str).value_counts()
     stages = list(S.EVENT_TYPES)
     values = [int(counts.get(e, 0)) for e in stages]
+    while len(stages) > 1 and values[0] == 0:
+        stages, values = stages[1:], values[1:]
     fig = go.Figure(go.Funnel(y=stages, x=values, textinfo="value+percent initial",
                               marker=dict(color=[EVENT_COLORS[e] for e in stages])),
                     layout=dict(title="Event funnel", **_LAYOUT))

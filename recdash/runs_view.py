@@ -9,7 +9,6 @@ the run's folder, so a run is scored for export once.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import uuid
@@ -20,6 +19,7 @@ from recdash.data import schema as S
 from recdash.errors import RecdashError
 from recdash.eval.protocol import Protocol
 from recdash.eval.segments import SEGMENTS
+from recdash.exports import MIME, table_bytes
 from recdash.progress import Progress
 from recdash.workspace import Workspace
 
@@ -30,7 +30,7 @@ RUN_COLUMNS = ("run_id", "run", "model", "status", "badge", "protocol", "setting
                "seconds", "message")
 LONG_COLUMNS = ("run_id", "run", "model", "badge", "segment", "metric", "value")
 EXPORT_COLUMNS = (S.USER, "rank", S.ITEM, S.TITLE, S.CATEGORY, "score")
-EXPORT_FORMATS = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+EXPORT_FORMATS = MIME  # file format -> MIME type
 EXPORT_BATCH = 1024  # users scored per step of an export
 
 
@@ -49,7 +49,7 @@ def settings_summary(params: str) -> str:
     if not spec:
         return "defaults"
     try:
-        return RunSpec.from_dict(spec).summary()
+        return RunSpec.from_dict(spec, stored=True).summary()
     except RecdashError:
         return "? (settings of an unknown form)"
 
@@ -226,12 +226,13 @@ def write_export(ws: Workspace, service, k: int, setting, path, progress: Progre
 
 def export_recommendations(ws: Workspace, run_id: str, fmt: str, k: int = 10,
                            progress: Progress | None = None, preset: str | None = None) -> bytes:
-    """A finished run's recommendations for every user as a CSV or Parquet file.
+    """A finished run's recommendations for every user as a CSV, Excel or Parquet file (text that
+    a spreadsheet would run as a formula is neutralised in CSV and Excel: `recdash.exports`).
 
     Args:
         ws: the workspace.
         run_id: a finished run.
-        fmt: "csv" or "parquet" (see EXPORT_FORMATS).
+        fmt: "csv", "xlsx" or "parquet" (see EXPORT_FORMATS).
         k: list length.
         progress: receives (fraction done, message) while the run is scored.
         preset: a re-ranking preset to apply, or None.
@@ -245,12 +246,7 @@ def export_recommendations(ws: Workspace, run_id: str, fmt: str, k: int = 10,
     if fmt not in EXPORT_FORMATS:
         raise RecdashError(f"unknown export format {fmt!r}; choose one of "
                            f"{', '.join(EXPORT_FORMATS)}")
-    recs = recommendations_for_all(ws, run_id, k, progress, preset)
-    if fmt == "csv":
-        return recs.to_csv(index=False).encode("utf-8")
-    buffer = io.BytesIO()
-    recs.to_parquet(buffer, index=False)
-    return buffer.getvalue()
+    return table_bytes(recommendations_for_all(ws, run_id, k, progress, preset), fmt)
 
 
 def export_name(k: int, preset: str | None = None) -> str:

@@ -64,6 +64,14 @@ def test_event_funnel_counts_missing_types_as_zero(events: pd.DataFrame) -> None
     assert list(charts.event_funnel(views).data[0].x) == [4, 0, 0]
 
 
+def test_an_order_exports_funnel_starts_at_its_purchases(events: pd.DataFrame) -> None:
+    bought = events[events["event_type"] == "purchase"]
+    (trace,) = charts.event_funnel(bought).data
+    assert list(trace.y) == ["purchase"] and list(trace.x) == [1]  # not a share of 0 views
+    carts = events[events["event_type"] != "view"]
+    assert list(charts.event_funnel(carts).data[0].y) == ["cart", "purchase"]
+
+
 def test_popularity_long_tail_ranks_items_on_log_axes(events: pd.DataFrame) -> None:
     fig = charts.popularity_long_tail(events)
     (trace,) = fig.data

@@ -113,11 +113,12 @@ def test_progress_summary_reads_the_latest_event():
     assert rv.progress_summary([])["epoch"] is None
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
 def test_export_has_one_row_per_user_and_rank_with_shop_ids_and_titles(ws, fmt):
     run_id = rv.runs_table(ws, "tiny").set_index("run")["run_id"]["itemknn #1"]
     data = rv.export_recommendations(ws, run_id, fmt, k=K)
-    recs = pd.read_csv(io.BytesIO(data)) if fmt == "csv" else pd.read_parquet(io.BytesIO(data))
+    read = {"csv": pd.read_csv, "xlsx": pd.read_excel, "parquet": pd.read_parquet}[fmt]
+    recs = read(io.BytesIO(data))
     assert list(recs.columns) == list(rv.EXPORT_COLUMNS)
     assert len(recs) == N_USERS * K
     assert recs.groupby(S.USER)["rank"].apply(list).map(lambda r: r == list(range(1, K + 1))).all()
@@ -139,8 +140,8 @@ def test_an_export_is_scored_once_per_run(ws, monkeypatch):
 
 def test_export_refuses_bad_requests_saying_what_to_do(ws):
     run_ids = rv.runs_table(ws, "tiny", statuses=None)["run_id"]
-    with pytest.raises(RecdashError, match="choose one of csv, parquet"):
-        rv.export_recommendations(ws, run_ids.iloc[0], "xlsx")
+    with pytest.raises(RecdashError, match="choose one of csv, parquet, xlsx"):
+        rv.export_recommendations(ws, run_ids.iloc[0], "xls")
     with pytest.raises(RecdashError, match="1 to 1,000"):
         rv.export_recommendations(ws, run_ids.iloc[0], "csv", k=0)
     with pytest.raises(RecdashError, match="not finished"):
