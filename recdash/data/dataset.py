@@ -1,7 +1,9 @@
 """A dataset: the canonical interaction log and catalog, with the report of how they were read.
 
 `prepare_dataset` is the one path from files (a shop's own, a public layout or the demo shop)
-to a validated Dataset; the workspace stores what it returns.
+to a validated Dataset; the workspace stores what it returns. `cross_check` looks at the two
+tables together and completes the catalog: with items seen only in the log, and with the
+catalog columns a log carries on every line (titles and prices in an order export).
 """
 
 from __future__ import annotations
@@ -9,14 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from recdash.data import schema as S
 from recdash.data.public import read_public
 from recdash.data.readers import Source, read_table
-from recdash.data.report import Finding, ValidationReport
+from recdash.data.report import Finding, ValidationReport, examples_from
 from recdash.data.splits import kcore_filter
-from recdash.data.validation import (cross_check, normalise_catalog, normalise_interactions,
+from recdash.data.validation import (clean_catalog, normalise_catalog, normalise_log,
                                      summary_stats)
 from recdash.errors import DataFileError
 
@@ -63,12 +66,15 @@ def _read(source: Source | pd.DataFrame, name: str, encoding: str,
     if isinstance(source, pd.DataFrame):
         return source.astype("string") if len(source) else _empty(name, report)
     try:
-        return read_table(source, name, encoding=encoding)
+        frame = read_table(source, name, encoding=encoding)
     except DataFileError as exc:
         where = f" (row {exc.row})" if exc.row else ""
         report.add(Finding("error", exc.code, exc.problem + where, file=exc.file, fix=exc.fix,
                            column=exc.column))
         return None
+    for note in frame.attrs.get("notes", []):  # the file's real format, the sheet read, ...
+        report.add(Finding("info", "reader_note", note, file=name))
+    return frame
 
 
 def _empty(name: str, report: ValidationReport) -> None:
@@ -81,12 +87,103 @@ def _source_name(source: object, fallback: str) -> str:
     return Path(source).name if isinstance(source, (str, Path)) else fallback
 
 
+def catalog_from_log(columns: pd.DataFrame, file: str,
+                     report: ValidationReport) -> pd.DataFrame | None:
+    """One catalog row per item from the catalog columns of an interaction log.
+
+    Args:
+        columns: item_id and the log's catalog fields, one row per kept event (index = row).
+        file: the log's file name for messages.
+        report: findings of reading the values are added here.
+
+    Returns:
+        The cleaned catalog (each field's most frequent value per item, the latest among
+        equals), or None when the log has no catalog columns.
+    """
+    fields = [c for c in columns.columns if c != S.ITEM]
+    if not fields or columns.empty:
+        return None
+    columns = columns.sort_index()  # file order
+    first = columns.drop_duplicates(S.ITEM)
+    out = pd.DataFrame({S.ITEM: first[S.ITEM]}, index=first.index)
+    for col in fields:
+        pairs = columns[[S.ITEM, col]].dropna().assign(_row=lambda t: t.index)
+        best = pairs.groupby([S.ITEM, col], sort=False, observed=True)["_row"].agg(["size", "max"])
+        best = best.reset_index().sort_values(["size", "max"], ascending=False, kind="stable")
+        best = best.drop_duplicates(S.ITEM).set_index(S.ITEM)[col]
+        out[col] = out[S.ITEM].map(best).astype("string")
+    return clean_catalog(out, file, report, check_text=False)
+
+
+def cross_check(events: pd.DataFrame, catalog: pd.DataFrame | None, events_file: str,
+                catalog_file: str, from_log: pd.DataFrame | None = None
+                ) -> tuple[pd.DataFrame, ValidationReport]:
+    """Check the two tables together; returns the catalog completed with IDs seen only in the
+    events, and with the log's own catalog values (`from_log`) where the catalog has none."""
+    report = ValidationReport()
+    seen = pd.Index(events[S.ITEM].unique())
+    fields = [] if from_log is None else [c for c in S.CATALOG_OPTIONAL
+                                          if from_log[c].notna().any()]
+    built = catalog is None and bool(fields)
+    if built:
+        catalog = from_log[from_log[S.ITEM].isin(seen)].reset_index(drop=True)
+        report.add(Finding("info", "catalog_from_log", f"no catalog given: the catalog of "
+                           f"{len(catalog):,} items was built from the log's "
+                           f"{', '.join(fields)} column(s), the most frequent value per item",
+                           file=events_file, count=len(catalog)))
+    if catalog is None:
+        report.add(Finding("info", "no_catalog", "no catalog given: items are shown by ID, and "
+                           "text features are unavailable", file=events_file))
+        catalog = pd.DataFrame({S.ITEM: pd.array(seen, dtype="string")})
+        for col in S.CATALOG_OPTIONAL:
+            catalog[col] = (pd.Series(np.nan, index=catalog.index, dtype="float64")
+                            if col == S.PRICE else
+                            pd.Series(pd.NA, index=catalog.index, dtype="string"))
+        return catalog, report
+    missing = seen.difference(pd.Index(catalog[S.ITEM]))
+    if len(missing):
+        hit = events[S.ITEM].isin(missing)
+        report.add(Finding(
+            "warning", "items_missing_from_catalog",
+            f"{int(hit.sum()):,} event(s) refer to {len(missing):,} item(s) missing from the "
+            f"catalog {catalog_file}; they are kept and shown by ID", file=events_file,
+            column=S.ITEM, count=int(hit.sum()), examples=examples_from(events[hit]),
+            fix="add these items to the catalog, or check that both files use the same item IDs"))
+        extra = pd.DataFrame({S.ITEM: pd.array(missing, dtype="string")})
+        catalog = pd.concat([catalog, extra], ignore_index=True)
+    if fields and not built:
+        catalog = _complete(catalog, from_log, fields, events_file, report)
+    return catalog, report
+
+
+def _complete(catalog: pd.DataFrame, from_log: pd.DataFrame, fields: list[str], file: str,
+              report: ValidationReport) -> pd.DataFrame:
+    """The catalog with its empty fields filled from the log's catalog columns, where it has
+    them."""
+    by_id = from_log.drop_duplicates(S.ITEM).set_index(S.ITEM)
+    filled = {}
+    catalog = catalog.copy()
+    for col in fields:
+        gap = catalog[col].isna()
+        values = catalog.loc[gap, S.ITEM].map(by_id[col])
+        if values.notna().any():
+            filled[col] = int(values.notna().sum())
+            catalog.loc[gap, col] = values
+    if filled:
+        report.add(Finding("info", "catalog_from_log", "values missing from the catalog were "
+                           "taken from the log (the most frequent value per item): " + ", ".join(
+                               f"{col} of {n:,} item(s)" for col, n in filled.items()),
+                           file=file, count=sum(filled.values())))
+    return catalog
+
+
 def prepare_dataset(name: str, interactions: Source | pd.DataFrame,
                     catalog: Source | pd.DataFrame | None = None, *,
                     mapping: S.ColumnMapping | None = None, interactions_name: str | None = None,
                     catalog_name: str | None = None, encoding: str = "utf-8",
-                    default_event: str = S.VIEW, kcore: int = 0,
-                    notes: list[str] | None = None) -> tuple[Dataset | None, ValidationReport]:
+                    default_event: str | None = None, time_format: str | None = None,
+                    kcore: int = 0, notes: list[str] | None = None
+                    ) -> tuple[Dataset | None, ValidationReport]:
     """Read, map, parse and validate an interaction log and an optional catalog.
 
     Args:
@@ -96,7 +193,12 @@ def prepare_dataset(name: str, interactions: Source | pd.DataFrame,
         mapping: column names and event labels the guesser should not guess.
         interactions_name, catalog_name: file names for messages when sources are bytes.
         encoding: text encoding of CSV/JSON sources.
-        default_event: event type when the log has no event column.
+        default_event: event type when the log has no event column (view, cart or purchase);
+            None: purchase when the log looks like an order export (a quantity or an order
+            number column), else view.
+        time_format: how the log writes timestamps: None to detect; "day-first",
+            "month-first", "iso8601", "epoch-s", "epoch-ms", "epoch-us", "excel", or a strptime
+            pattern such as "%d/%m/%Y %H:%M" (see `recdash.data.datetimes`).
         kcore: keep only users and items with at least this many events (0 = keep all).
         notes: facts about the source to add to the report.
 
@@ -113,12 +215,16 @@ def prepare_dataset(name: str, interactions: Source | pd.DataFrame,
     raw_cat = _read(catalog, cat_file, encoding, report) if catalog is not None else None
     if not report.ok:
         return None, report
-    events, part = normalise_interactions(raw, inter_file, mapping.interactions, mapping.events,
-                                          default_event)
+    events, from_log, part = normalise_log(raw, inter_file, mapping.interactions, mapping.events,
+                                           default_event, time_format=time_format)
     report.extend(part)
+    if events is not None and from_log is not None:
+        from_log = catalog_from_log(from_log, inter_file, report)
     items = None
     if raw_cat is not None:
-        items, part = normalise_catalog(raw_cat, cat_file, mapping.catalog)
+        supplied = () if from_log is None else tuple(
+            c for c in S.CATALOG_OPTIONAL if from_log[c].notna().any())
+        items, part = normalise_catalog(raw_cat, cat_file, mapping.catalog, supplied=supplied)
         report.extend(part)
     if not report.ok:
         return None, report
@@ -136,7 +242,7 @@ def prepare_dataset(name: str, interactions: Source | pd.DataFrame,
             report.add(Finding("error", "kcore_empty", f"no events survive a {kcore}-core filter",
                                file=inter_file, fix="lower the k-core threshold"))
             return None, report
-    items, part = cross_check(events, items, inter_file, cat_file)
+    items, part = cross_check(events, items, inter_file, cat_file, from_log)
     report.extend(part)
     report.stats.update(summary_stats(events, items))
     if kcore > 1:

@@ -16,6 +16,7 @@ ITEM = "item_id"
 TIME = "timestamp"
 EVENT = "event_type"
 VALUE = "value"
+QUANTITY = "quantity"  # read, never stored: a negative one drops the row, and it fills `value`
 
 # Catalog.
 TITLE = "title"
@@ -25,7 +26,8 @@ BRAND = "brand"
 PRICE = "price"
 
 INTERACTION_REQUIRED = (USER, ITEM)
-INTERACTION_OPTIONAL = (TIME, EVENT, VALUE)
+INTERACTION_OPTIONAL = (TIME, EVENT, VALUE, QUANTITY)
+INTERACTION_STORED = (USER, ITEM, TIME, EVENT, VALUE)  # the stored log's columns, in order
 CATALOG_REQUIRED = (ITEM,)
 CATALOG_OPTIONAL = (TITLE, DESCRIPTION, CATEGORY, BRAND, PRICE)
 
@@ -35,35 +37,58 @@ CART = "cart"
 PURCHASE = "purchase"
 EVENT_TYPES = (VIEW, CART, PURCHASE)
 
+# Category paths are stored as "Dept > Sub > Leaf" (see recdash.profile.CATEGORY_SEPARATOR).
+CATEGORY_JOIN = " > "
+
 # Shops' own event labels that mean one of ours (lower-cased, punctuation removed).
 EVENT_SYNONYMS: dict[str, str] = {
     **{k: VIEW for k in ("view", "views", "click", "clicks", "pageview", "detail", "productview",
-                         "impression", "visit", "watch", "rating", "rate")},
+                         "impression", "visit", "watch", "rating", "rate", "viewitem",
+                         "viewitemlist", "selectitem", "productclick", "productdetailview")},
     **{k: CART for k in ("cart", "addtocart", "addtobasket", "basket", "add", "carts",
-                         "wishlist", "addtowishlist")},
+                         "wishlist", "addtowishlist", "begincheckout", "addpaymentinfo",
+                         "addshippinginfo")},
     **{k: PURCHASE for k in ("purchase", "purchases", "buy", "order", "orders", "transaction",
-                             "transactions", "checkout", "sale", "conversion", "review")},
+                             "transactions", "checkout", "sale", "conversion", "review",
+                             "ecommercepurchase", "completedorder")},
 }
 
 # Names shops and public datasets use for each canonical column, compared after normalising
 # (lower case, no spaces/underscores/dashes).
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     USER: ("userid", "user", "uid", "reviewerid", "visitorid", "visitor", "customerid", "customer",
-           "clientid", "sessionid", "session", "shopperid", "shopper", "buyerid", "accountid"),
-    ITEM: ("itemid", "item", "iid", "asin", "productid", "product", "sku", "movieid", "articleid",
+           "clientid", "client", "customerno", "customernumber", "userpseudoid", "sessionid",
+           "session", "shopperid", "shopper", "buyerid", "accountid"),
+    ITEM: ("itemid", "item", "iid", "asin", "productid", "product", "sku", "stockcode",
+           "lineitemsku", "productcode", "itemcode", "productsku", "movieid", "articleid",
            "article", "parentasin", "goodsid", "offerid", "contentid"),
     TIME: ("timestamp", "time", "ts", "datetime", "date", "eventtime", "createdat", "unixtime",
-           "unixreviewtime", "eventtimestamp", "occurredat"),
+           "unixreviewtime", "eventtimestamp", "occurredat", "invoicedate", "orderdate",
+           "purchasedate", "transactiondate", "orderdatetime", "eventdate"),
     EVENT: ("eventtype", "event", "action", "behavior", "behaviour", "type", "interaction",
             "interactiontype", "eventname"),
-    VALUE: ("value", "rating", "score", "amount", "revenue", "quantity", "overall"),
-    TITLE: ("title", "name", "productname", "itemname", "producttitle"),
+    VALUE: ("value", "rating", "score", "amount", "revenue", "overall"),
+    QUANTITY: ("quantity", "qty", "units", "count", "lineitemquantity", "itemquantity",
+               "quantityordered", "orderedquantity"),
+    # "name" comes after "lineitemname" (a Shopify export's "Name" is the order number), and
+    # "description" last: a file without any title column (the Online Retail export has only
+    # "Description", a short product name) gets its titles from it.
+    TITLE: ("title", "productname", "itemname", "producttitle", "lineitemname", "name",
+            "description"),
     DESCRIPTION: ("description", "desc", "details", "text", "productdescription", "summary"),
     CATEGORY: ("category", "categories", "categorycode", "categorypath", "genre", "genres",
-               "department", "productcategory", "categoryname"),
-    BRAND: ("brand", "brandname", "manufacturer", "maker", "vendor"),
-    PRICE: ("price", "unitprice", "cost", "listprice"),
+               "department", "productcategory", "categoryname", "itemcategory", "producttype"),
+    BRAND: ("brand", "brandname", "manufacturer", "maker", "vendor", "itembrand",
+            "lineitemvendor"),
+    PRICE: ("price", "unitprice", "cost", "listprice", "lineitemprice", "itemprice",
+            "saleprice"),
 }
+
+# Columns that hold order numbers (not shoppers: one shopper places many orders) and e-mail
+# addresses (personal data: never taken as shopper IDs without the analyst saying so).
+ORDER_COLUMNS = ("invoiceno", "invoice", "invoicenumber", "invoiceid", "orderid", "ordernumber",
+                 "orderno", "order", "transactionid", "receiptno")
+EMAIL_COLUMNS = ("email", "emailaddress", "mail", "customeremail", "useremail")
 
 
 def _norm(name: str) -> str:
@@ -139,12 +164,19 @@ def normalise_event_label(label: object) -> str | None:
     return EVENT_SYNONYMS.get(_norm(str(label)))
 
 
+def columns_like(columns: list[str], names: tuple[str, ...]) -> list[str]:
+    """The columns whose normalised name is one of `names` (e.g. ORDER_COLUMNS), in file order."""
+    return [str(c) for c in columns if _norm(c) in names]
+
+
 @dataclass(frozen=True)
 class ColumnMapping:
     """Caller-given column names for one import (canonical -> the shop's column).
 
     Attributes:
-        interactions: mapping for the interaction log; missing entries are guessed.
+        interactions: mapping for the interaction log; missing entries are guessed. It may also
+            name the log's own catalog columns (title, description, category, brand, price),
+            which then complete the catalog.
         catalog: mapping for the product catalog; missing entries are guessed.
         events: the shop's event labels -> view / cart / purchase, beside the built-in synonyms.
     """

@@ -1,9 +1,12 @@
 """Turn a shop's raw tables into recdash's canonical tables, reporting everything found on the way.
 
-`normalise_interactions` and `normalise_catalog` map columns, parse timestamps (ISO 8601, epoch
-seconds or milliseconds, detected), map event labels, and check the data; `cross_check` looks at
-the two together. Each returns findings for the ValidationReport; errors mean the result must not
-be stored.
+`normalise_log` maps the interaction log's columns (and the catalog columns some logs carry on
+every line, such as the Online Retail export's Description and UnitPrice), cleans IDs, drops
+returns (negative quantities), parses date-times (`recdash.data.datetimes`) and numbers
+(`recdash.data.values`), maps event labels and checks the events; `normalise_catalog` does the
+same for a product catalog; `cross_check` looks at the two together and completes the catalog
+from the log. Each returns findings for the ValidationReport; errors mean the result must not be
+stored.
 """
 
 from __future__ import annotations
@@ -11,72 +14,234 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from recdash.data import datetimes as D
 from recdash.data import schema as S
-from recdash.data.report import Finding, ValidationReport, examples_from
+from recdash.data import values as V
+from recdash.data.report import Finding, ValidationReport, examples_from, hints
 
 LONG_SEQUENCE = 1000  # events per user above which a sequence is reported as very long
+_LOST = {  # what an import without each catalog field cannot do
+    S.TITLE: "no title: products are shown by ID, and search and text features have no names",
+    S.DESCRIPTION: "no description: text features read titles only",
+    S.CATEGORY: "no category: category filters, mixes and diversity by category are off",
+    S.BRAND: "no brand: brand facets and features are off",
+    S.PRICE: "no price: price filters and price features are off",
+}
 
-EPOCH_MS_ABOVE = 1e11  # an epoch in seconds reaches 1e11 only in the year 5138
+
+_FREE_TEXT = (S.TITLE, S.DESCRIPTION, S.BRAND, S.CATEGORY)  # catalog text `clean_text` checks
+
+
+def _text(values: pd.Series, keep_blank: bool = False) -> pd.Series:
+    """Stripped text; values left empty are NA, unless `keep_blank` (catalog text, so that
+    `values.clean_text` counts and reports them)."""
+    text = values.astype("string").str.strip()
+    return text if keep_blank else text.mask(text == "")
+
+
+def _map_hints(field: str, table: str) -> dict[str, str]:
+    flag, key = ("--map", "interactions") if table == "interactions" else ("--catalog-map",
+                                                                           "catalog")
+    return hints(cli=f"{flag} {field}=YourColumn",
+                 studio=f"choose the column for {field} under 'Check the columns' above",
+                 python=f"mapping=ColumnMapping({key}={{'{field}': 'YourColumn'}})")
 
 
 def _map_columns(raw: pd.DataFrame, file: str, wanted: tuple[str, ...], required: tuple[str, ...],
-                 given: dict[str, str] | None, report: ValidationReport) -> pd.DataFrame | None:
-    try:
-        guess = S.guess_columns(list(raw.columns), wanted, given)
-    except KeyError as exc:
-        report.add(Finding("error", "unknown_column", exc.args[0], file=file,
-                           fix="map the field to one of the file's columns"))
-        return None
-    report.columns[file] = guess.describe() + (
-        [f"not used: {', '.join(guess.unused)}"] if guess.unused else [])
+                 given: dict[str, str] | None, report: ValidationReport, table: str,
+                 skip: tuple[str, ...] = ()) -> tuple[pd.DataFrame | None, S.ColumnGuess | None]:
+    """The canonical columns of `raw` as stripped text (None after an error), and the guess;
+    `skip` holds columns the caller takes for something else."""
+    columns = [c for c in raw.columns if c not in skip]
+    unknown = [(k, v) for k, v in (given or {}).items() if v not in raw.columns]
+    if unknown:
+        report.add(Finding("error", "unknown_column", f"column '{unknown[0][1]}' given for "
+                           f"{unknown[0][0]} is not in the file; the file has: "
+                           f"{', '.join(map(str, raw.columns))}", file=file, column=unknown[0][0],
+                           fix="map the field to one of the file's columns",
+                           how=_map_hints(unknown[0][0], table)))
+        return None, None
+    guess = S.guess_columns(columns, wanted, {k: v for k, v in (given or {}).items()
+                                              if k in wanted})
+    report.columns[file] = guess.describe()
     missing = [c for c in required if c not in guess.mapping]
     if missing:
+        why = ""
+        # The upload path hands over only the columns the analyst kept; name the file's own.
+        listed = list(raw.attrs.get("file_columns", raw.columns))
+        if len(listed) != len(raw.columns):
+            why += "; the column mapping left it at '(not in the file)'"
+        mails, orders = (S.columns_like(listed, names) for names in (S.EMAIL_COLUMNS,
+                                                                      S.ORDER_COLUMNS))
+        if S.USER in missing and mails:
+            why += (f"; the e-mail column '{mails[0]}' is not taken as shopper IDs by itself: "
+                    "e-mail addresses are personal data")
+        if S.USER in missing and orders:
+            why += f"; '{orders[0]}' holds order numbers, not shoppers"
         report.add(Finding(
             "error", "missing_column",
             f"required column(s) {', '.join(missing)} not found; the file has: "
-            f"{', '.join(map(str, raw.columns))}", file=file, column=", ".join(missing),
-            fix="rename the column in the file, or map it (Python: mapping={'%s': 'YourColumn'};"
-                " CLI: --map %s=YourColumn)" % (missing[0], missing[0])))
-        return None
-    frame = pd.DataFrame({canon: raw[src] for canon, src in guess.mapping.items()})
-    for col in frame.columns:
-        frame[col] = frame[col].astype("string").str.strip()
-    return frame
+            f"{', '.join(map(str, listed))}{why}", file=file, column=", ".join(missing),
+            fix="rename the column in the file, or say which column holds " + missing[0] + (
+                "; rather than e-mail addresses, a pseudonymous customer ID" if mails else ""),
+            how=_map_hints(missing[0], table)))
+        return None, None
+    frame = pd.DataFrame({canon: _text(raw[src], table == "catalog" and canon in _FREE_TEXT)
+                          for canon, src in guess.mapping.items()})
+    return frame, guess
 
 
-def parse_timestamps(values: pd.Series, file: str, report: ValidationReport) -> pd.Series | None:
-    """Parse a text column of timestamps to UTC datetimes, detecting the format.
-
-    Numbers are epoch seconds, or milliseconds when they exceed 1e11; anything else must be
-    ISO 8601. Returns None (and adds an error with examples) when some values do not parse.
-    """
-    present = values.notna()
-    numeric = pd.to_numeric(values, errors="coerce")
-    if numeric[present].notna().all():
-        unit = "ms" if numeric.abs().max() > EPOCH_MS_ABOVE else "s"
-        parsed = pd.to_datetime(numeric, unit=unit, utc=True)
-        label = "epoch milliseconds" if unit == "ms" else "epoch seconds"
-    else:
-        parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
-        label = "ISO 8601 date-times"
-    bad = present & parsed.isna()
-    if bad.any():
+def _default_event(default_event: str | None, columns: list[str], quantity: str | None,
+                   file: str, report: ValidationReport) -> tuple[str, str] | None:
+    """(the event type of rows without one, why), or None after an error."""
+    if default_event is None:
+        orders = S.columns_like(columns, S.ORDER_COLUMNS)
+        shown = ([quantity] if quantity else []) + orders[:1]
+        if shown:
+            return S.PURCHASE, f" (the file looks like an order export: it has {', '.join(shown)})"
+        return S.VIEW, ""
+    event = S.normalise_event_label(default_event)
+    if event is None:
         report.add(Finding(
-            "error", "unparseable_timestamps",
-            f"{int(bad.sum()):,} timestamp(s) could not be read as {label}", file=file,
-            column=S.TIME, count=int(bad.sum()),
-            examples=examples_from(values[bad].to_frame(S.TIME)),
-            fix="write timestamps as ISO 8601 (2024-05-01T13:45:00Z) or as epoch seconds/"
-                "milliseconds, consistently in the whole column"))
+            "error", "bad_default_event", f"the default event type '{default_event}' is not "
+            "view, cart or purchase", file=file, column=S.EVENT,
+            fix="choose view, cart or purchase", how=hints(
+                cli="--default-event view|cart|purchase",
+                studio="choose the event type under 'Every row is a' above",
+                python="default_event='view'")))
         return None
-    report.add(Finding("info", "timestamp_format", f"timestamps read as {label} (UTC)", file=file,
-                       column=S.TIME, count=int(present.sum())))
-    if (~present).any():
-        report.add(Finding("warning", "missing_timestamps",
-                           f"{int((~present).sum()):,} event(s) have no timestamp; they keep their"
-                           " file position within the user", file=file, column=S.TIME,
-                           count=int((~present).sum()), fix="fill in the timestamps if known"))
-    return parsed
+    return event, ""
+
+
+def normalise_log(raw: pd.DataFrame, file: str, mapping: dict[str, str] | None = None,
+                  events: dict[str, str] | None = None, default_event: str | None = None, *,
+                  time_format: str | None = None
+                  ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, ValidationReport]:
+    """Canonical interaction table from a raw one, the catalog columns it carries, and findings.
+
+    Args:
+        raw: the file as read by `read_table` (text columns, RangeIndex = data row).
+        file: the file name for messages.
+        mapping: canonical -> the file's column, for columns the guesser would miss; catalog
+            fields (title, price, ...) name the log's own catalog columns.
+        events: the shop's event labels -> view / cart / purchase.
+        default_event: event type of every row when the file has no event column; None:
+            purchase for an order export (a quantity or order-number column), else view.
+        time_format: how timestamps are written (see `datetimes.parse_datetimes`); None detects.
+
+    Returns:
+        (table sorted by user then time, file order kept among ties, or None on errors; the
+        catalog built from the log's catalog columns, one row per item, or None when it has
+        none; the report).
+    """
+    report = ValidationReport()
+    try:
+        D.check_time_format(time_format)
+    except ValueError as exc:
+        report.add(D.bad_time_format(exc, file))
+    given = dict(mapping or {})
+    for_catalog = {k: v for k, v in given.items() if k in S.CATALOG_OPTIONAL}
+    frame, guess = _map_columns(raw, file, S.INTERACTION_REQUIRED + S.INTERACTION_OPTIONAL,
+                                S.INTERACTION_REQUIRED, given, report, "interactions",
+                                skip=tuple(for_catalog.values()))
+    chosen = _default_event(default_event, list(raw.columns), guess.mapping.get(S.QUANTITY)
+                            if guess else None, file, report)
+    if frame is None or not report.ok or chosen is None:
+        return None, None, report
+    log_text = _log_columns(raw, guess, for_catalog, file, report)
+    has_value = S.VALUE in frame
+    for col in (S.USER, S.ITEM):
+        frame[col] = V.clean_ids(frame[col], file, col, report)
+    V.check_email_ids(frame[S.USER], file, S.USER, report)
+    missing_id = frame[S.USER].isna() | frame[S.ITEM].isna()
+    if missing_id.any():
+        report.add(Finding("warning", "missing_ids", f"{int(missing_id.sum()):,} row(s) without a "
+                           "user or item ID were dropped", file=file, count=int(missing_id.sum()),
+                           examples=examples_from(frame[missing_id]),
+                           fix="fill in the IDs, or ignore if these rows are noise"))
+        frame = frame[~missing_id]
+    if S.QUANTITY in frame:
+        frame = _quantities(frame, file, report)
+    if S.TIME in frame:
+        parsed = D.parse_datetimes(frame[S.TIME], file, report, time_format, column=S.TIME,
+                                   keep_implausible=True)
+        if parsed is None:
+            return None, None, report
+        frame[S.TIME] = parsed
+    else:
+        frame[S.TIME] = pd.Series(pd.NaT, index=frame.index, dtype=D.OUT_DTYPE)
+        report.add(Finding("info", "no_timestamps", "no timestamp column: each user's events keep "
+                           "their file order, and only order-based splits (leave-one-out) apply",
+                           file=file))
+    if S.EVENT in frame:
+        mapped = _map_events(frame[S.EVENT], file, dict(events or {}), report)
+        if mapped is None:
+            return None, None, report
+        frame[S.EVENT] = mapped
+    else:
+        frame[S.EVENT] = pd.Categorical([chosen[0]] * len(frame), categories=S.EVENT_TYPES)
+        report.add(Finding("info", "no_event_type", f"no event type column: every event counts "
+                           f"as '{chosen[0]}'{chosen[1]}", file=file,
+                           fix=f"if the rows are not {chosen[0]}s, say what they are", how=hints(
+                               cli="--default-event view|cart|purchase",
+                               studio="choose the event type under 'Every row is a' above")))
+    if has_value:
+        frame[S.VALUE] = V.parse_numbers(frame[S.VALUE], file, S.VALUE, report, kind="value")
+    frame = frame.sort_values([S.USER, S.TIME], kind="stable", na_position="last")
+    frame[S.TIME] = frame[S.TIME].mask(D.implausible(frame[S.TIME]))  # after ordering by them
+    frame = _check_events(frame.drop(columns=[S.QUANTITY], errors="ignore"), file, report)
+    items = None if log_text is None else log_text.loc[frame.index].assign(
+        **{S.ITEM: frame[S.ITEM]})
+    return frame.reset_index(drop=True)[[c for c in S.INTERACTION_STORED if c in frame]], \
+        items, report
+
+
+def normalise_interactions(raw: pd.DataFrame, file: str, mapping: dict[str, str] | None = None,
+                           events: dict[str, str] | None = None,
+                           default_event: str | None = None, *, time_format: str | None = None
+                           ) -> tuple[pd.DataFrame | None, ValidationReport]:
+    """`normalise_log` without the log's catalog columns: (table or None, report)."""
+    frame, _, report = normalise_log(raw, file, mapping, events, default_event,
+                                     time_format=time_format)
+    return frame, report
+
+
+def _log_columns(raw: pd.DataFrame, guess: S.ColumnGuess, given: dict[str, str], file: str,
+                 report: ValidationReport) -> pd.DataFrame | None:
+    """The catalog columns an interaction log carries (text, index = data row), or None."""
+    spare = [c for c in raw.columns if str(c) in guess.unused or c in given.values()]
+    found = S.guess_columns(spare, S.CATALOG_OPTIONAL, given)
+    lines = report.columns[file]
+    lines += [line[:-1] + ", for the catalog)" for line in found.describe()]
+    if found.unused:
+        lines.append(f"not used: {', '.join(found.unused)}")
+    if not found.mapping:
+        return None
+    return pd.DataFrame({canon: _text(raw[src]) for canon, src in found.mapping.items()})
+
+
+def _quantities(frame: pd.DataFrame, file: str, report: ValidationReport) -> pd.DataFrame:
+    """Rows of positive quantity; the quantity is the value when the log has none."""
+    qty = V.parse_numbers(frame[S.QUANTITY], file, S.QUANTITY, report, kind="quantity",
+                          negative="keep")
+    for code, mask, what, fix in (
+            ("returns_dropped", qty < 0, "have a negative quantity: returns and cancellations "
+             "are not interest, so they were dropped", "nothing to do if these are returns"),
+            ("zero_quantity", qty == 0, "have a quantity of 0 (nothing bought) and were "
+             "dropped", "nothing to do, unless 0 stands for an unknown quantity: then leave "
+             "the cell empty")):
+        if mask.any():
+            n = int(mask.sum())
+            report.add(Finding("warning", code, f"{n:,} row(s) {what}", file=file,
+                               column=S.QUANTITY, count=n, examples=examples_from(frame[mask]),
+                               fix=fix))
+    keep = ~((qty < 0) | (qty == 0))
+    frame = frame[keep].copy()
+    if S.VALUE not in frame:
+        frame[S.VALUE] = qty[keep]
+        report.add(Finding("info", "value_from_quantity", "no value column: each event's value "
+                           "is its quantity", file=file, column=S.VALUE))
+    return frame.drop(columns=[S.QUANTITY])
 
 
 def _map_events(labels: pd.Series, file: str, extra: dict[str, str],
@@ -93,10 +258,19 @@ def _map_events(labels: pd.Series, file: str, extra: dict[str, str],
             f"event label(s) {', '.join(repr(u) for u in unknown[:10])} are not view, cart or "
             "purchase", file=file, column=S.EVENT, count=int(counts.sum()),
             examples=tuple({"label": k, "events": int(v)} for k, v in counts.head(5).items()),
-            fix="map each label (Python: ColumnMapping(events={'%s': 'view'}); CLI: --event "
-                "%s=view|cart|purchase)" % (unknown[0], unknown[0])))
+            fix="say what each label means (view, cart or purchase)", how=hints(
+                cli=f"--event {unknown[0]}=view|cart|purchase",
+                studio="choose what each label means under 'Event labels' above",
+                python=f"ColumnMapping(events={{'{unknown[0]}': 'view'}})")))
         return None
     mapped = labels.map(table).fillna(S.VIEW)
+    blank = labels.isna()
+    if blank.any():  # the weakest signal, and said: never a silent guess
+        n = int(blank.sum())
+        report.add(Finding("warning", "missing_event_types", f"{n:,} event(s) have no event "
+                           "type; they count as 'view'", file=file, column=S.EVENT, count=n,
+                           examples=examples_from(labels[blank].to_frame(S.EVENT)),
+                           fix="fill in the event types, or drop these rows if they are noise"))
     renamed = {k: v for k, v in table.items() if k != v}
     if renamed:
         report.add(Finding("info", "event_labels_mapped", "event labels mapped: " + ", ".join(
@@ -104,72 +278,10 @@ def _map_events(labels: pd.Series, file: str, extra: dict[str, str],
     return pd.Categorical(mapped, categories=S.EVENT_TYPES)
 
 
-def normalise_interactions(raw: pd.DataFrame, file: str, mapping: dict[str, str] | None = None,
-                           events: dict[str, str] | None = None,
-                           default_event: str = S.VIEW
-                           ) -> tuple[pd.DataFrame | None, ValidationReport]:
-    """Canonical interaction table from a raw one, with findings.
-
-    Args:
-        raw: the file as read by `read_table` (text columns, RangeIndex = data row).
-        file: the file name for messages.
-        mapping: canonical -> the file's column, for columns the guesser would miss.
-        events: the shop's event labels -> view / cart / purchase.
-        default_event: event type of every row when the file has no event column.
-
-    Returns:
-        (table sorted by user then time, file order kept among ties; or None on errors, report).
-    """
-    report = ValidationReport()
-    frame = _map_columns(raw, file, S.INTERACTION_REQUIRED + S.INTERACTION_OPTIONAL,
-                         S.INTERACTION_REQUIRED, mapping, report)
-    if frame is None:
-        return None, report
-    missing_id = frame[S.USER].isna() | frame[S.ITEM].isna()
-    if missing_id.any():
-        report.add(Finding("warning", "missing_ids", f"{int(missing_id.sum()):,} row(s) without a "
-                           "user or item ID were dropped", file=file, count=int(missing_id.sum()),
-                           examples=examples_from(frame[missing_id]),
-                           fix="fill in the IDs, or ignore if these rows are noise"))
-        frame = frame[~missing_id]
-    if S.TIME in frame:
-        parsed = parse_timestamps(frame[S.TIME], file, report)
-        if parsed is None:
-            return None, report
-        frame[S.TIME] = parsed
-    else:
-        frame[S.TIME] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
-        report.add(Finding("info", "no_timestamps", "no timestamp column: each user's events keep "
-                           "their file order, and only order-based splits (leave-one-out) apply",
-                           file=file))
-    if S.EVENT in frame:
-        mapped = _map_events(frame[S.EVENT], file, dict(events or {}), report)
-        if mapped is None:
-            return None, report
-        frame[S.EVENT] = mapped
-    else:
-        frame[S.EVENT] = pd.Categorical([default_event] * len(frame), categories=S.EVENT_TYPES)
-        report.add(Finding("info", "no_event_type", f"no event type column: every event counts "
-                           f"as '{default_event}'", file=file))
-    if S.VALUE in frame:
-        value = pd.to_numeric(frame[S.VALUE], errors="coerce")
-        bad = frame[S.VALUE].notna() & value.isna()
-        if bad.any():
-            report.add(Finding("warning", "bad_values", f"{int(bad.sum()):,} value(s) are not "
-                               "numbers and were left empty", file=file, column=S.VALUE,
-                               count=int(bad.sum()), examples=examples_from(frame[bad]),
-                               fix="write plain numbers (1.5, not '1,5 EUR')"))
-        frame[S.VALUE] = value.astype("float64")
-    frame = frame.sort_values([S.USER, S.TIME], kind="stable", na_position="last")
-    frame = _check_events(frame, file, report)
-    return frame.reset_index(drop=True)[[c for c in (S.USER, S.ITEM, S.TIME, S.EVENT, S.VALUE)
-                                         if c in frame]], report
-
-
 def _check_events(frame: pd.DataFrame, file: str, report: ValidationReport) -> pd.DataFrame:
     has_time = frame[S.TIME].notna().any()
     if has_time:
-        dup = frame.duplicated(keep="first")
+        dup = frame.duplicated([c for c in S.INTERACTION_STORED if c in frame], keep="first")
         if dup.any():
             report.add(Finding("warning", "duplicate_events", f"{int(dup.sum()):,} exact duplicate"
                                " event(s) (same user, item, time and type) were dropped", file=file,
@@ -206,30 +318,59 @@ def _check_events(frame: pd.DataFrame, file: str, report: ValidationReport) -> p
     return frame
 
 
-def _parse_price(values: pd.Series, file: str, report: ValidationReport) -> pd.Series:
-    cleaned = values.str.replace(r"[^\d.\-]", "", regex=True).replace("", pd.NA)
-    price = pd.to_numeric(cleaned, errors="coerce").astype("float64")
-    bad = values.notna() & price.isna()
-    if bad.any():
-        report.add(Finding("warning", "bad_prices", f"{int(bad.sum()):,} price(s) could not be "
-                           "read and were left empty", file=file, column=S.PRICE,
-                           count=int(bad.sum()), examples=examples_from(values[bad].to_frame()),
-                           fix="write prices as plain numbers such as 19.99"))
-    return price
+def normalise_catalog(raw: pd.DataFrame, file: str, mapping: dict[str, str] | None = None, *,
+                      supplied: tuple[str, ...] = ()) -> tuple[pd.DataFrame | None,
+                                                               ValidationReport]:
+    """Canonical catalog (one row per item, every optional column present) with findings.
 
-
-def normalise_catalog(raw: pd.DataFrame, file: str, mapping: dict[str, str] | None = None
-                      ) -> tuple[pd.DataFrame | None, ValidationReport]:
-    """Canonical catalog (one row per item, every optional column present) with findings."""
+    Args:
+        raw: the file as read by `read_table`.
+        file: the file name for messages.
+        mapping: canonical -> the file's column, for columns the guesser would miss.
+        supplied: optional fields the interaction log provides (not reported as missing).
+    """
     report = ValidationReport()
-    frame = _map_columns(raw, file, S.CATALOG_REQUIRED + S.CATALOG_OPTIONAL, S.CATALOG_REQUIRED,
-                         mapping, report)
+    frame, guess = _map_columns(raw, file, S.CATALOG_REQUIRED + S.CATALOG_OPTIONAL,
+                                S.CATALOG_REQUIRED, mapping, report, "catalog")
     if frame is None:
         return None, report
+    if guess.unused:
+        report.columns[file].append(f"not used: {', '.join(guess.unused)}")
+    absent = [c for c in S.CATALOG_OPTIONAL if c not in guess.mapping and c not in supplied]
+    if absent:
+        report.add(Finding(
+            "warning", "missing_catalog_columns", f"the catalog has no {', '.join(absent)} "
+            f"column: " + "; ".join(_LOST[c] for c in absent), file=file, count=len(absent),
+            column=", ".join(absent), fix="map a column to it if the file has one",
+            how=_map_hints(absent[0], "catalog")))
+    frame = clean_catalog(frame, file, report, check_text=S.TITLE in guess.mapping
+                          or S.DESCRIPTION in guess.mapping)
+    return (None if frame is None else frame.reset_index(drop=True)), report
+
+
+def clean_catalog(frame: pd.DataFrame, file: str, report: ValidationReport, *,
+                  check_text: bool = True) -> pd.DataFrame | None:
+    """Catalog columns cleaned and checked: IDs, text, category paths, prices, repeated items.
+
+    Args:
+        frame: item_id and any of the optional catalog fields, as text (index = data row).
+        file: the file name for messages.
+        report: findings are added here.
+        check_text: warn about items with neither title nor description.
+
+    Returns:
+        item_id and every optional field (price as float64), or None when an item ID is on
+        several rows with different data (an error).
+    """
+    frame = frame.copy()
     for col in S.CATALOG_OPTIONAL:
         if col not in frame:
             frame[col] = pd.Series(pd.NA, index=frame.index, dtype="string")
-    frame[S.PRICE] = _parse_price(frame[S.PRICE].astype("string"), file, report)
+    frame[S.ITEM] = V.clean_ids(frame[S.ITEM], file, S.ITEM, report)
+    for col in (S.TITLE, S.DESCRIPTION, S.BRAND, S.CATEGORY):
+        frame[col] = V.clean_text(frame[col].astype("string"), file, col, report)
+    frame[S.CATEGORY] = V.normalise_categories(frame[S.CATEGORY], file, S.CATEGORY, report)
+    frame[S.PRICE] = V.parse_numbers(frame[S.PRICE].astype("string"), file, S.PRICE, report)
     frame = frame[frame[S.ITEM].notna()]
     exact = frame.duplicated(keep="first")
     if exact.any():
@@ -246,43 +387,15 @@ def normalise_catalog(raw: pd.DataFrame, file: str, mapping: dict[str, str] | No
             column=S.ITEM, count=n_items,
             examples=examples_from(frame[clash].sort_values(S.ITEM, kind="stable")),
             fix="keep one row per item ID (which title/price is right is the shop's call)"))
-        return None, report
+        return None
     no_text = frame[S.TITLE].isna() & frame[S.DESCRIPTION].isna()
-    if no_text.any():
+    if check_text and no_text.any():
         report.add(Finding("warning", "items_without_text", f"{int(no_text.sum()):,} item(s) have "
                            "neither title nor description; text-based features and search "
                            "cannot describe them", file=file, column=S.TITLE,
                            count=int(no_text.sum()), examples=examples_from(frame[no_text]),
                            fix="add titles to the catalog"))
-    return frame.reset_index(drop=True)[[S.ITEM, *S.CATALOG_OPTIONAL]], report
-
-
-def cross_check(events: pd.DataFrame, catalog: pd.DataFrame | None, events_file: str,
-                catalog_file: str) -> tuple[pd.DataFrame, ValidationReport]:
-    """Check the two tables together; returns the catalog completed with IDs seen only in events."""
-    report = ValidationReport()
-    seen = pd.Index(events[S.ITEM].unique())
-    if catalog is None:
-        report.add(Finding("info", "no_catalog", "no catalog given: items are shown by ID, and "
-                           "text features are unavailable", file=events_file))
-        catalog = pd.DataFrame({S.ITEM: pd.array(seen, dtype="string")})
-        for col in S.CATALOG_OPTIONAL:
-            catalog[col] = (pd.Series(np.nan, index=catalog.index, dtype="float64")
-                            if col == S.PRICE else
-                            pd.Series(pd.NA, index=catalog.index, dtype="string"))
-        return catalog, report
-    missing = seen.difference(pd.Index(catalog[S.ITEM]))
-    if len(missing):
-        hit = events[S.ITEM].isin(missing)
-        report.add(Finding(
-            "warning", "items_missing_from_catalog",
-            f"{int(hit.sum()):,} event(s) refer to {len(missing):,} item(s) missing from the "
-            f"catalog {catalog_file}; they are kept and shown by ID", file=events_file,
-            column=S.ITEM, count=int(hit.sum()), examples=examples_from(events[hit]),
-            fix="add these items to the catalog, or check that both files use the same item IDs"))
-        extra = pd.DataFrame({S.ITEM: pd.array(missing, dtype="string")})
-        catalog = pd.concat([catalog, extra], ignore_index=True)
-    return catalog, report
+    return frame[[S.ITEM, *S.CATALOG_OPTIONAL]]
 
 
 def summary_stats(events: pd.DataFrame, catalog: pd.DataFrame) -> dict[str, object]:
