@@ -16,9 +16,10 @@ frame.ensure_frame()
 IMPORT_HELP = """
 Upload your shop's **interaction log** (one row per event: who, which product, when, and what
 happened: view, add-to-cart or purchase) and, if you have it, the **product catalog** (one row
-per product: ID, title, description, category, brand, price). CSV, TSV, Parquet and JSON lines
-work, gzipped too; drag the files onto the boxes or browse. Or pick a stored dataset, such as
-the demo shop, in the sidebar.
+per product: ID, title, description, category, brand, price). CSV, TSV, Excel (.xlsx), Parquet
+and JSON lines work, gzipped or zipped too, whatever the file's name says; an order export with
+its titles and prices on every line needs no catalog. Drag the files onto the boxes or browse.
+Or pick a stored dataset, such as the demo shop, in the sidebar.
 """
 DEMO_NOTE = ("This is the built-in demo shop. Deleting it is fine: the studio builds it again "
              "whenever it starts on a workspace with no dataset left (so at once if this is the "

@@ -79,22 +79,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from recdash.data.dataset import prepare_dataset, prepare_public
+    from recdash.workspace import check_name
 
     ws = _workspace(args)
-    if args.public:
-        ds, report = prepare_public(args.name, args.public, args.layout, kcore=args.kcore)
-    elif args.interactions:
-        mapping = S.ColumnMapping(_pairs(args.map, "--map"), _pairs(args.catalog_map,
-                                                                    "--catalog-map"),
-                                  _pairs(args.event, "--event"))
-        ds, report = prepare_dataset(args.name, args.interactions, args.catalog, mapping=mapping,
-                                     encoding=args.encoding, kcore=args.kcore)
-    else:
+    if not (args.public or args.interactions):
         raise RecdashError("give --interactions FILE (and --catalog FILE), or --public FOLDER")
-    if ds is None:
-        _emit(args, {"ok": False, "report": report.to_dict()}, report.format())
-        return EXIT_INVALID
-    ws.save_dataset(ds, source=str(args.public or args.interactions), overwrite=args.replace)
+    # One import of a name at a time: a second one is refused at once (LockBusy).
+    with ws.dataset_lock(check_name(args.name)):
+        if ws.has_dataset(args.name) and not args.replace:
+            raise RecdashError(f"a dataset named '{args.name}' exists; give --replace to "
+                               "replace it, or another --name")
+        if args.public:
+            ds, report = prepare_public(args.name, args.public, args.layout, kcore=args.kcore)
+        else:
+            mapping = S.ColumnMapping(_pairs(args.map, "--map"),
+                                      _pairs(args.catalog_map, "--catalog-map"),
+                                      _pairs(args.event, "--event"))
+            ds, report = prepare_dataset(args.name, args.interactions, args.catalog,
+                                         mapping=mapping, encoding=args.encoding,
+                                         kcore=args.kcore, default_event=args.default_event,
+                                         time_format=args.time_format)
+        if ds is None:
+            _emit(args, {"ok": False, "report": report.to_dict()}, report.format())
+            return EXIT_INVALID
+        ws.save_dataset(ds, source=str(args.public or args.interactions),
+                        overwrite=args.replace)
     _emit(args, {"ok": True, "dataset": args.name, "report": report.to_dict()},
           report.format() + f"\nStored as '{args.name}' in {ws.root}")
     return 0
@@ -130,24 +139,38 @@ def _settings(args: argparse.Namespace) -> dict:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from recdash.runs.spec import RunSpec
-    from recdash.runs.train import run_evaluation
+    from recdash.runs.train import resumable, run_evaluation
 
     ws = _workspace(args)
-    spec = RunSpec.build(args.data, args.model, _settings(args), split=args.split,
-                         ks=tuple(args.k), exclude_seen=not args.keep_seen,
-                         candidates=args.candidates, kcore=args.kcore,
-                         device=getattr(args, "device", "auto"))
-    if args.data == "demo":
-        ws.ensure_demo()
-    bar = _Bar(f"{args.model} on {args.data}", not args.json)
+    resume = getattr(args, "resume", None)
+    if resume:
+        given = [f"--{k.replace('_', '-')}" for k in _settings(args)] + (
+            ["--data"] if args.data else [])
+        if given:
+            raise RecdashError(f"--resume continues run {resume} with its own settings; drop "
+                               f"{', '.join(given)} (or train a new run)")
+        spec = resumable(ws, resume)
+    elif not args.data:
+        raise RecdashError("give --data NAME (the dataset to train on), or --resume RUN")
+    else:
+        spec = RunSpec.build(args.data, args.model, _settings(args), split=args.split,
+                             ks=tuple(args.k), exclude_seen=not args.keep_seen,
+                             candidates=args.candidates, kcore=args.kcore,
+                             device=getattr(args, "device", "auto"))
+        if args.data == "demo":
+            ws.ensure_demo()
+    bar = _Bar(f"{spec.model} on {spec.dataset}" + (f" (resuming {resume})" if resume else ""),
+               not args.json)
     try:
-        run_id, result = run_evaluation(ws, spec, progress=bar)
+        run_id, result = run_evaluation(ws, spec, progress=bar, run_id=resume)
     finally:
         bar.close()
     if result is None:  # a helper process under torchrun: rank 0 reports
         return 0
-    _emit(args, {"run": run_id, "model": args.model, "dataset": args.data, **result.to_dict()},
-          f"Run {run_id}: {args.model} on {args.data}\n" + result.format())
+    _emit(args, {"run": run_id, "model": spec.model, "dataset": spec.dataset,
+                 "resumed": bool(resume), **result.to_dict()},
+          f"Run {run_id}: {spec.model} on {spec.dataset}" + (" (resumed)" if resume else "") +
+          "\n" + result.format())
     return 0
 
 
@@ -278,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--event", action="append", metavar="LABEL=TYPE",
                    help="map a shop's event label, e.g. --event addtocart=cart")
     p.add_argument("--encoding", default="utf-8")
+    p.add_argument("--time-format", metavar="FORMAT",
+                   help="how timestamps are written when detection cannot tell: month-first "
+                        "(10/30/2011), day-first (30/10/2011), iso8601, epoch-s, epoch-ms, or a "
+                        "strptime pattern such as '%%m/%%d/%%Y %%H:%%M' (default: detected)")
+    p.add_argument("--default-event", choices=S.EVENT_TYPES, metavar="TYPE",
+                   help="what every row is when the log has no event-type column: view, cart "
+                        "or purchase (e.g. purchase for an order export; default: view)")
     p.add_argument("--kcore", type=int, default=0, help="keep users/items with >= K events")
     p.add_argument("--replace", action="store_true", help="replace a dataset of that name")
     p.set_defaults(func=cmd_import)
@@ -290,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_ in (("evaluate", "fit a model and report full-ranking metrics"),
                         ("train", "train a model (e.g. the attention ranker) and evaluate it")):
         p = add(name, help_)
-        p.add_argument("--data", required=True, help="dataset name ('demo' = the demo shop)")
+        p.add_argument("--data", required=name == "evaluate",
+                       help="dataset name ('demo' = the demo shop)")
         p.add_argument("--model", required=name == "evaluate", default="attention",
                        choices=list(MODELS))
         p.add_argument("--split", choices=("loo", "temporal"), default="loo")
@@ -308,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument(flag, type=typ)
     g.add_argument("--loss", choices=("full", "sampled"))
     g.add_argument("--no-text", action="store_true", help="train without the text tower")
+    p.add_argument("--resume", metavar="RUN", help="continue a killed or cancelled run from its "
+                   "last checkpoint, with its own settings (see `recdash runs`)")
 
     p = add("recommend", "top-k recommendations of a trained run for a user")
     p.add_argument("--run", required=True, help="run id (see `recdash runs`)")
@@ -321,7 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("export", "every user's top-k of a run as a CSV or Parquet file")
     p.add_argument("--run", required=True, help="run id (see `recdash runs`)")
     p.add_argument("--k", type=int, default=10)
-    p.add_argument("--format", default="csv", choices=("csv", "parquet"))
+    p.add_argument("--format", default="csv", choices=("csv", "xlsx", "parquet"),
+                   help="csv and xlsx neutralise text a spreadsheet would run as a formula")
     p.add_argument("--out", required=True, help="the file to write (replaced atomically)")
     p.add_argument("--rerank", metavar="PRESET", help="apply a stored diversity preset")
     p.set_defaults(func=cmd_export)

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from recdash.workspace import Workspace
 from tests.conftest import ROOT, dataset_dir
 
 
@@ -91,7 +92,7 @@ def test_train_then_recommend_with_the_attention_ranker(tmp_path):
     params = json.loads(Workspace(ws).runs().iloc[-1]["params"])
     assert params["training"]["epochs_run"] == 2
     # The text tower's embeddings were cached beside the dataset, for the next run.
-    assert list((ws / "datasets" / "demo" / "text-cache").glob("*.parquet"))
+    assert list((Workspace(ws).dataset_dir("demo") / "text-cache").glob("*.parquet"))
     rec = run("recommend", "--run", res["run"], "--user", "u00001", "--k", "3", "--json", ws=ws)
     assert rec.returncode == 0, rec.stderr
     recs = json.loads(rec.stdout)["recommendations"]
@@ -100,3 +101,41 @@ def test_train_then_recommend_with_the_attention_ranker(tmp_path):
     assert recs[0]["title"] in text
     bad = run("recommend", "--run", "nope", "--user", "u1", ws=ws)
     assert bad.returncode == 1 and "no run 'nope'" in bad.stderr
+
+
+def test_a_second_import_of_a_name_is_refused_while_the_first_runs(tmp_path):
+    events = tmp_path / "events.csv"
+    events.write_text("user,item\nu1,a\nu1,b\nu2,a\n")
+    ws = Workspace(tmp_path / "ws")
+    with ws.dataset_lock("shop"):  # an import of 'shop' in the studio, say
+        out = run("import", "--interactions", str(events), "--name", "shop", ws=ws.root)
+        assert out.returncode == 1
+        assert "another import or change of dataset 'shop' is running (process " in out.stderr
+        assert "wait for it to finish" in out.stderr
+        assert ws.dataset_names() == []
+        other = run("import", "--interactions", str(events), "--name", "other", ws=ws.root)
+        assert other.returncode == 0, other.stderr  # other names are not held up
+    out = run("import", "--interactions", str(events), "--name", "shop", ws=ws.root)
+    assert out.returncode == 0, out.stderr
+    assert ws.dataset_names() == ["other", "shop"]
+
+
+@pytest.mark.parametrize("flags, first", [
+    ((), (2011, 10, 30)), (("--time-format", "%m/%d/%Y %H:%M"), (2011, 10, 30))])
+def test_import_reads_us_dates_and_takes_every_row_as_a_purchase(tmp_path, flags, first):
+    events = tmp_path / "orders.csv"
+    events.write_text("CustomerID,StockCode,InvoiceDate\n17850,85123A,10/30/2011 16:17\n"
+                      "17850,71053,11/2/2011 9:01\n13047,84879,11/3/2011 10:00\n")
+    ws = tmp_path / "ws"
+    out = run("import", "--interactions", str(events), "--name", "orders", "--default-event",
+              "purchase", *flags, "--json", ws=ws)
+    assert out.returncode == 0, out.stderr
+    ds = Workspace(ws).load_dataset("orders")
+    stamp = ds.interactions["timestamp"].min()
+    assert (stamp.year, stamp.month, stamp.day) == first
+    assert set(ds.interactions["event_type"]) == {"purchase"}
+    bad = run("import", "--interactions", str(events), "--name", "x", "--time-format",
+              "day-first", "--json", ws=ws)
+    assert bad.returncode == 1  # 10/30: there is no 30th month
+    codes = {f["code"] for f in json.loads(bad.stdout)["report"]["findings"]}
+    assert "unparseable_timestamps" in codes

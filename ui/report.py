@@ -11,7 +11,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from recdash.data.report import Finding, ValidationReport
+from recdash.data.report import Finding, ValidationReport, printable
 from recdash.errors import DataFileError
 
 
@@ -52,7 +52,7 @@ def _examples(finding: Finding) -> None:
 
 def _headline(finding: Finding) -> str:
     count = f" ({finding.count:,})" if finding.count else ""
-    return f"**{plain(finding.code)}**{count}: {plain(finding.text())}"
+    return f"**{plain(finding.code)}**{count}: {plain(finding.text('studio'))}"
 
 
 def show_report(report: ValidationReport) -> None:
@@ -72,7 +72,7 @@ def show_report(report: ValidationReport) -> None:
         st.warning(_headline(finding), icon=":material/warning:")
         _examples(finding)
     if notes:
-        st.info("\n".join(f"- {plain(f.text())}" for f in notes), icon=":material/info:")
+        st.info("\n".join(f"- {plain(f.text('studio'))}" for f in notes), icon=":material/info:")
     if report.columns:
         with st.expander("How the columns were read"):
             for file, lines in report.columns.items():
@@ -86,5 +86,5 @@ def show_file_error(exc: DataFileError) -> None:
         exc: the reader's error.
     """
     where = exc.file + (f", row {exc.row}" if exc.row else "")
-    st.error(f"**{plain(where)}**: {plain(exc.problem)}. Fix: {plain(exc.fix)}",
-             icon=":material/error:")
+    text = [plain(printable(t)) for t in (where, exc.problem, exc.fix)]
+    st.error(f"**{text[0]}**: {text[1]}. Fix: {text[2]}", icon=":material/error:")

@@ -18,7 +18,12 @@ from recdash.errors import DataFileError
 from recdash.workspace import Workspace, suggest_name
 from ui.report import plain, show_file_error
 
-FILE_TYPES = ["csv", "tsv", "txt", "dat", "gz", "parquet", "pq", "jsonl", "ndjson", "json"]
+TIME_FORMATS = {None: "Detect from the values", "month-first": "Month first (10/30/2011)",
+                "day-first": "Day first (30/10/2011)", "iso8601": "ISO 8601 (2011-10-30T16:17)",
+                "epoch-s": "Seconds since 1970", "epoch-ms": "Milliseconds since 1970",
+                "custom": "Another pattern..."}
+FILE_TYPES = ["csv", "tsv", "txt", "dat", "gz", "zip", "parquet", "pq", "jsonl", "ndjson", "json",
+              "xlsx", "xls"]  # .xls too, so that the reader can say how to convert it
 
 
 def upload_of(file: UploadedFile | None) -> Upload | None:
@@ -104,15 +109,18 @@ def mapping_step(events: Upload, catalog: Upload | None, names: list[str],
     st.caption("recdash guessed which column holds what; correct any wrong guess. A field left at "
                "'(not in the file)' is not imported.")
     st.markdown(f"**{plain(events.name)}**: first rows")
+    _notes(previews[events.id])
     st.dataframe(previews[events.id], hide_index=True)
     key = f"map:{events.id}"
     columns = pick_columns(list(previews[events.id].columns), INTERACTION_FIELDS,
                            S.INTERACTION_REQUIRED, key)
     labels = unknown_event_labels(previews[events.id], columns.get(S.EVENT), failure)
     labels_mapped = pick_event_labels(labels, key)
+    default_event, time_format = pick_options(columns, key)
     catalog_columns: dict[str, str] = {}
     if catalog is not None:
         st.markdown(f"**{plain(catalog.name)}**: first rows")
+        _notes(previews[catalog.id])
         st.dataframe(previews[catalog.id], hide_index=True)
         catalog_columns = pick_columns(list(previews[catalog.id].columns), CATALOG_FIELDS,
                                        S.CATALOG_REQUIRED, f"map:{catalog.id}")
@@ -122,7 +130,46 @@ def mapping_step(events: Upload, catalog: Upload | None, names: list[str],
     overwrite = name in names and st.checkbox(
         f"Replace it: a dataset named '{name}' exists (its runs are kept)", key=f"{key}:replace")
     return ImportRequest(name, events, catalog,
-                         S.ColumnMapping(columns, catalog_columns, labels_mapped), overwrite)
+                         S.ColumnMapping(columns, catalog_columns, labels_mapped), overwrite,
+                         default_event=default_event, time_format=time_format)
+
+
+def pick_options(columns: dict[str, str], key: str) -> tuple[str | None, str | None]:
+    """The import's options beside the column mapping: what a row is when the log has no
+    event-type column ("Every row is a"), and how its timestamps are written ("Date format").
+
+    Returns:
+        (the default event type or None, the time format or None for "detect").
+    """
+    left, right = st.columns(2)
+    default_event = None
+    if S.EVENT not in columns:
+        default_event = left.selectbox(
+            "Every row is a", [None, *S.EVENT_TYPES], key=f"{key}:default-event",
+            format_func=lambda e: "Detect (purchase for an order export, else view)"
+            if e is None else e,
+            help="the file has no event-type column: say what each row records; detected, a "
+                 "file with quantities or order numbers is read as purchases")
+    time_format = None
+    if S.TIME in columns:
+        choice = right.selectbox("Date format", list(TIME_FORMATS), key=f"{key}:time-format",
+                                 format_func=TIME_FORMATS.get,
+                                 help="detected from the values by default; choose when the "
+                                      "report says the order of day and month is ambiguous")
+        if choice == "custom":
+            time_format = right.text_input(
+                "Pattern", "%m/%d/%Y %H:%M", key=f"{key}:time-pattern",
+                help="Python strptime codes: %d day, %m month, %Y year, %H:%M hours and "
+                     "minutes, %p AM/PM").strip() or None
+        else:
+            time_format = choice
+    return default_event, time_format
+
+
+def _notes(preview) -> None:
+    """What the reader noticed about a file (its real format, the sheet read, ...)."""
+    for note in preview.attrs.get("notes", []):
+        st.caption(plain(note[0].upper() + note[1:]))
 
 
 def validate_and_store(root: str, request: ImportRequest) -> ValidationReport:

@@ -9,27 +9,22 @@ the studio's widgets live in `ui/upload.py`.
 
 from __future__ import annotations
 
-import gzip
-import io
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from recdash.data import schema as S
 from recdash.data.dataset import prepare_dataset
-from recdash.data.readers import detect_format, read_table
+from recdash.data.readers import PREVIEW_BYTES, read_table  # noqa: F401 (PREVIEW_BYTES: public)
 from recdash.data.report import Finding, ValidationReport
 from recdash.errors import DataFileError, RecdashError
+from recdash.locks import LockBusy
 from recdash.workspace import Workspace, check_name
 
 PREVIEW_ROWS = 10  # rows shown, and read, for the mapping step
-PREVIEW_BYTES = 256 * 1024  # a delimited or JSON-lines preview reads at most this much text
 INTERACTION_FIELDS = S.INTERACTION_REQUIRED + S.INTERACTION_OPTIONAL
 CATALOG_FIELDS = S.CATALOG_REQUIRED + S.CATALOG_OPTIONAL
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -63,6 +58,10 @@ class ImportRequest:
         mapping: file columns chosen per canonical field, and event labels mapped by hand; a
             field missing from the mapping is not imported, even when a column looks like it.
         overwrite: replace a stored dataset of the same name.
+        default_event: the event type of every row when the log has no event-type column
+            (None: a view, said in the report).
+        time_format: how timestamps are written (None: detected; see
+            `recdash.data.datetimes`).
     """
 
     name: str
@@ -70,6 +69,8 @@ class ImportRequest:
     catalog: Upload | None
     mapping: S.ColumnMapping
     overwrite: bool = False
+    default_event: str | None = None
+    time_format: str | None = None
 
     @property
     def uploads(self) -> tuple[str, str | None]:
@@ -80,36 +81,21 @@ class ImportRequest:
 def read_preview(upload: Upload, rows: int = PREVIEW_ROWS) -> pd.DataFrame:
     """The first rows of an upload, as text, without reading the whole file.
 
+    It goes through `read_table`'s sniffing, so a preview and the import read a file the same
+    way: a delimited or JSON-lines file (inside gzip or zip too) is expanded and decoded only as
+    far as PREVIEW_BYTES, a Parquet file's first batch and a workbook's first rows are read.
+
+    Args:
+        upload: the uploaded file.
+        rows: how many data rows to read.
+
+    Returns:
+        At most `rows` rows, as `read_table` returns them (with `attrs["notes"]`).
+
     Raises:
         DataFileError: the start of the file cannot be read as a table.
     """
-    if detect_format(upload.name) == "parquet":
-        try:
-            batch = next(pq.ParquetFile(io.BytesIO(upload.data)).iter_batches(batch_size=rows),
-                         None)
-        except Exception as exc:  # pyarrow raises several types for corrupt files
-            raise DataFileError(upload.name, f"not a readable Parquet file ({exc})",
-                                "export the table again as Parquet, or as CSV",
-                                code="corrupt_file") from exc
-        if batch is None or batch.num_rows == 0:
-            raise DataFileError(upload.name, "file has no data rows",
-                                "export the table again with its rows", code="empty_file")
-        frame = batch.to_pandas().astype("string")
-        frame.columns = [str(c).strip() for c in frame.columns]  # as read_table does
-        return frame
-    head, cut = upload.data[:PREVIEW_BYTES], len(upload.data) > PREVIEW_BYTES
-    if upload.data[:2] == _GZIP_MAGIC:
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(upload.data)) as file:
-                head = file.read(PREVIEW_BYTES)
-                cut = bool(file.read(1))
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DataFileError(upload.name, f"gzip data is corrupt ({exc})",
-                                "re-compress the file or upload it uncompressed",
-                                code="corrupt_file") from exc
-    if cut:  # keep whole lines only
-        head = head[: head.rfind(b"\n") + 1] or head
-    return read_table(head, upload.name).head(rows)
+    return read_table(upload.data, upload.name, nrows=rows)
 
 
 def kept_columns(columns: list[str], wanted: tuple[str, ...],
@@ -161,12 +147,20 @@ def _read_full(upload: Upload, fields: tuple[str, ...],
     if missing:
         return _refused("unknown_column", f"column(s) {', '.join(missing)} chosen in the "
                         "preview are not in the file", "upload the file again", upload.name)
-    return raw[kept_columns(list(raw.columns), fields, chosen)]
+    kept = raw[kept_columns(list(raw.columns), fields, chosen)]
+    # The reader's notes (format detected, sheet read, ...), and every column of the file, so
+    # that a field left empty is reported against the file's columns, not the kept ones.
+    kept.attrs = {**raw.attrs, "file_columns": [str(c) for c in raw.columns]}
+    return kept
 
 
 def import_upload(ws: Workspace, request: ImportRequest,
                   progress: Callable[[str], None] = lambda message: None) -> ValidationReport:
     """Read, validate and, when nothing blocks it, store an import.
+
+    The dataset name's lock is held from the first read to the store, so a second import of
+    the same name (another browser tab, the command line) is refused at once instead of both
+    succeeding and the last one winning.
 
     Args:
         ws: the workspace.
@@ -180,10 +174,20 @@ def import_upload(ws: Workspace, request: ImportRequest,
         check_name(request.name)
     except RecdashError as exc:
         return _refused("bad_dataset_name", str(exc), "type another name")
+    try:
+        with ws.dataset_lock(request.name):
+            return _import_locked(ws, request, progress)
+    except LockBusy as exc:
+        return _refused("import_running", str(exc), "wait for the other import to finish, "
+                        "then try again (or type another name)")
+
+
+def _import_locked(ws: Workspace, request: ImportRequest,
+                   progress: Callable[[str], None]) -> ValidationReport:
     if ws.has_dataset(request.name) and not request.overwrite:
         return _refused("dataset_exists", f"a dataset named '{request.name}' exists",
                         "type another name, or tick 'Replace it'")
-    tables = []
+    tables, notes = [], []
     for upload, fields, chosen in ((request.interactions, INTERACTION_FIELDS,
                                     request.mapping.interactions),
                                    (request.catalog, CATALOG_FIELDS, request.mapping.catalog)):
@@ -194,12 +198,17 @@ def import_upload(ws: Workspace, request: ImportRequest,
         table = _read_full(upload, fields, chosen)
         if isinstance(table, ValidationReport):
             return table
+        notes += [Finding("info", "reader_note", note, file=upload.name)
+                  for note in table.attrs.get("notes", [])]
         tables.append(table)
     progress("Checking the data")
     ds, report = prepare_dataset(
         request.name, tables[0], tables[1], mapping=request.mapping,
         interactions_name=request.interactions.name,
-        catalog_name=request.catalog.name if request.catalog else None)
+        catalog_name=request.catalog.name if request.catalog else None,
+        default_event=request.default_event, time_format=request.time_format)
+    for note in notes:
+        report.add(note)
     if ds is None:
         return report
     progress(f"Storing '{request.name}'")

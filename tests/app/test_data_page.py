@@ -188,7 +188,7 @@ def test_rename_and_delete_need_confirmation(tmp_path, monkeypatch):
     assert not at.exception
     assert Workspace(tmp_path).dataset_names() == ["shop-b"]
     assert Workspace(tmp_path).runs().empty
-    assert stored_files(tmp_path) == ["shop-b"]
+    assert stored_files(tmp_path) == [Workspace(tmp_path).dataset_dir("shop-b").name]
     assert at.success[0].value == "Deleted 'shop-c'."
     assert selected(at) == "shop-b"
 

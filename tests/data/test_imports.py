@@ -33,3 +33,31 @@ def test_kept_columns_drop_what_the_importer_would_guess_for_an_empty_field():
                                                  S.VALUE: "score"}) == ["user", "item", "score"]
     assert imports.kept_columns(columns, fields, {S.USER: "user", S.ITEM: "item",
                                                  S.TIME: "date", S.VALUE: "score"}) == columns
+
+
+def test_an_upload_of_a_name_being_imported_elsewhere_is_refused_at_once(tmp_path):
+    import threading
+
+    from recdash.workspace import Workspace
+
+    ws = Workspace(tmp_path)
+    upload = imports.Upload("log.csv", b"user,item\nu1,a\nu1,b\n", "id")
+    request = imports.ImportRequest("shop", upload, None,
+                                    S.ColumnMapping({S.USER: "user", S.ITEM: "item"}))
+    held, release = threading.Event(), threading.Event()
+
+    def other_tab():  # another browser session holds the name while it imports
+        with ws.dataset_lock("shop"):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other_tab)
+    thread.start()
+    held.wait(10)
+    report = imports.import_upload(ws, request)
+    release.set()
+    thread.join()
+    (finding,) = report.errors
+    assert finding.code == "import_running" and "is running" in finding.message
+    assert ws.dataset_names() == []
+    assert imports.import_upload(ws, request).ok and ws.dataset_names() == ["shop"]
