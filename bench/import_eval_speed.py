@@ -7,8 +7,15 @@ of the repetitions. Each measurement has a peer measured in the same run, so the
 what our work adds: a bare `pandas.read_csv` of the same files for the import, and the model's
 scores alone (`model.score` over the same batches) for the evaluation.
 
+A third measurement imports a shop's order export as shops write it: 1M lines of
+InvoiceNo/StockCode/Description/Quantity/InvoiceDate/UnitPrice/CustomerID in a gzipped,
+semicolon-separated CSV, with US month-first dates, decimal-comma prices and 2% returns (the
+file is generated in the child before the clock starts). `--baseline FILE` compares the
+import's median with an earlier run of this script (a JSON under bench/results/).
+
 Usage (from the repository root):
-    OMP_NUM_THREADS=1 .venv/bin/python bench/import_eval_speed.py [--repeats 5]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/import_eval_speed.py [--repeats 5] \
+        [--baseline import_eval_speed_before.json]
 """
 
 from __future__ import annotations
@@ -67,6 +74,59 @@ def child_import(folder: Path) -> dict:
             "items": int(ds.report.stats["items_with_events"])}
 
 
+EXPORT_ROWS = 1_000_000
+
+
+def write_order_export(path: Path, rows: int = EXPORT_ROWS, seed: int = 0) -> None:
+    """A retail order export: 20k shoppers, 4k products, US dates, decimal commas, returns."""
+    import gzip
+
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    items = rng.zipf(1.3, rows) % 4000
+    stamps = pd.Timestamp("2010-12-01") + pd.to_timedelta(
+        np.sort(rng.integers(0, 365 * 24 * 60, rows)), unit="min")
+    qty = rng.integers(1, 13, rows)
+    qty[rng.random(rows) < 0.02] *= -1  # returns
+    frame = pd.DataFrame({
+        "InvoiceNo": (536365 + np.arange(rows) // 4).astype(str),
+        "StockCode": [f"{80000 + i}" for i in items],
+        "Description": [f"PRODUCT {i} WITH A LONG NAME" for i in items],
+        "Quantity": qty,
+        "InvoiceDate": [f"{t.month}/{t.day}/{t.year} {t.hour}:{t.minute:02d}" for t in stamps],
+        "UnitPrice": [f"{p:.2f}".replace(".", ",") for p in (items % 50 + 0.99)],
+        "CustomerID": (12346 + rng.integers(0, 20000, rows)).astype(str)})
+    with gzip.open(path, "wt", compresslevel=6) as out:
+        frame.to_csv(out, sep=";", index=False)
+
+
+def child_export() -> dict:
+    """prepare_dataset of the order export (guessed columns, detected dates and numbers) and
+    save_dataset into a fresh workspace."""
+    from recdash.data.dataset import prepare_dataset
+    from recdash.workspace import Workspace
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "orders.csv.gz"
+        write_order_export(path)
+        rss0 = current_rss_mb()
+        reset_peak_rss()
+        start = time.perf_counter()
+        ds, report = prepare_dataset("orders", path)
+        if ds is None:
+            raise SystemExit(f"import failed:\n{report.format()}")
+        prepared = time.perf_counter()
+        Workspace(Path(tmp) / "ws").save_dataset(ds, source=path.name)
+        end = time.perf_counter()
+        size = path.stat().st_size
+    return {"wall": end - start, "prepare": prepared - start, "save": end - prepared,
+            "peak_rss_mb": peak_rss_mb(), "rss_after_imports_mb": rss0,
+            "events": len(ds.interactions), "gzip_bytes": size,
+            "codes": sorted({f.code for f in report.findings})}
+
+
 def _score_only(model, split) -> float:
     """Seconds spent in model.score over evaluate's batches (histories built beforehand)."""
     from recdash.eval.evaluate import SCORE_BUDGET_BYTES
@@ -114,6 +174,8 @@ def run_child(args: argparse.Namespace) -> int:
         out = child_read(folder)
     elif args.child == "import":
         out = child_import(folder)
+    elif args.child == "export":
+        out = child_export()
     else:
         out = child_evaluate(Path(args.workspace), args.model)
     print(json.dumps(out))
@@ -153,11 +215,14 @@ def collect(runs: list[dict], keys: Sequence[str]) -> dict:
 
 def measure(args: argparse.Namespace) -> dict:
     """All repetitions: read and import interleaved, then each model's evaluation."""
-    reads, imports = [], []
+    reads, imports, exports = [], [], []
     for i in range(args.repeats):
         print(f"import {i + 1}/{args.repeats}", file=sys.stderr, flush=True)
         reads.append(spawn(args, "read"))
         imports.append(spawn(args, "import"))
+    for i in range(args.repeats):
+        print(f"order export {i + 1}/{args.repeats}", file=sys.stderr, flush=True)
+        exports.append(spawn(args, "export"))
     with tempfile.TemporaryDirectory() as tmp:
         cli = cli_import(args, Path(tmp))
         evals = {}
@@ -176,6 +241,9 @@ def measure(args: argparse.Namespace) -> dict:
         "import": collect(imports, ("wall", "prepare", "save", "peak_rss_mb",
                                     "rss_after_imports_mb")),
         "bare_read": collect(reads, ("wall", "peak_rss_mb", "rss_after_imports_mb")),
+        "order_export": {**collect(exports, ("wall", "prepare", "save", "peak_rss_mb")),
+                         "events": exports[0]["events"], "gzip_bytes": exports[0]["gzip_bytes"],
+                         "codes": exports[0]["codes"], "rows": EXPORT_ROWS},
         "cli_import_seconds": cli,
         "evaluate": evals,
     }
@@ -209,6 +277,21 @@ def import_table(res: dict) -> str:
                            "peak RSS MiB, median (min–max)"], rows)
 
 
+def export_table(res: dict, baseline: dict | None) -> str:
+    """The order export's import, and the ML-1M import against an earlier run."""
+    ex = res["order_export"]
+    rows = [[f"order export: prepare_dataset ({ex['rows']:,} lines, {ex['gzip_bytes'] / 1e6:.1f}"
+             " MB gzip) + save_dataset", _span(ex["wall"]), _span(ex["peak_rss_mb"], "{:.0f}")],
+            ["  of which prepare_dataset", _span(ex["prepare"]), ""],
+            ["  of which save_dataset", _span(ex["save"]), ""]]
+    if baseline is not None:
+        now, before = res["import"]["wall"]["median"], baseline["import"]["wall"]["median"]
+        rows.append(["ML-1M import now / the baseline run's (medians)",
+                     f"{now:.2f} / {before:.2f} = {now / before:.2f}x", ""])
+    return markdown_table(["measurement", "wall s, median (min–max)",
+                           "peak RSS MiB, median (min–max)"], rows)
+
+
 def eval_table(res: dict) -> str:
     """Evaluation versus scoring alone, per model."""
     rows = []
@@ -232,7 +315,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     parser.add_argument("--out", default="import_eval_speed.json",
                         help="file name under bench/results")
-    parser.add_argument("--child", choices=("read", "import", "eval"), help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", help="an earlier result file under bench/results to "
+                        "compare the ML-1M import with")
+    parser.add_argument("--child", choices=("read", "import", "export", "eval"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--workspace", help=argparse.SUPPRESS)
     parser.add_argument("--model", choices=MODELS, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -250,6 +336,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"ML-1M, {d['kcore']}-core: {d['events']:,} events, {d['users']:,} users, "
           f"{d['items']:,} items; {args.repeats} fresh processes per measurement\n")
     print(import_table(res) + "\n")
+    baseline = None
+    if args.baseline:
+        baseline = json.loads((REPO / "bench" / "results" / args.baseline).read_text())
+        res["baseline"] = {"file": args.baseline, "import_wall_median": baseline["import"][
+            "wall"]["median"], "ratio": res["import"]["wall"]["median"] /
+            baseline["import"]["wall"]["median"]}
+    print(export_table(res, baseline) + "\n")
     print(f"Evaluation: {d['protocol']}\n")
     print(eval_table(res))
     path = write_json(args.out, {"benchmark": "import_eval_speed", "machine": info,
