@@ -7,7 +7,8 @@ embeddings) across replacements, and each stored version of its tables in a vers
 a write or a replace is the SQLite commit that points the row at a complete, fsynced folder:
 killed before it, the workspace still has the old version; killed after it, the new one. What a
 killed write leaves behind (a version folder no row names, a home without a row) is found by
-`leftovers` and removed when the workspace next opens. Homes are named `<name>.<8 hex>` when the
+`leftovers` and removed by `remove_leftovers` when the workspace next opens, under the lock of
+the dataset it belongs to (`recdash.locks`). Homes are named `<name>.<8 hex>` when the
 dataset is created and keep that name when it is renamed (a rename is a catalog update only).
 """
 
@@ -17,10 +18,12 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
+
+from recdash.locks import release, try_lock
 
 VERSION_PREFIX = "v-"
 # What a catalog row's `folder` may hold: a home (a dataset name, maybe + "." + 8 hex digits),
@@ -33,23 +36,23 @@ def fault_point(step: str) -> None:
     """Called at each step of a dataset write; the fault-injection tests kill the process here."""
 
 
-def fsync_dir(folder: Path) -> None:
-    """Make a folder's entries (new, renamed or removed files) durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_durably(path: Path, write: Callable[[Path], None]) -> None:
-    """Write a file with `write(path)` and flush it to the disk before returning."""
-    write(path)
+def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a folder's entries (new, renamed or removed files) durable."""
+    _fsync(folder)
+
+
+def write_durably(path: Path, write: Callable[[Path], None]) -> None:
+    """Write a file with `write(path)` and flush it to the disk before returning."""
+    write(path)
+    _fsync(path)
 
 
 def write_tables(folder: Path, interactions: pd.DataFrame, catalog: pd.DataFrame,
@@ -145,3 +148,55 @@ def leftovers(datasets: Path, folders: dict[str, str]) -> list[tuple[str, Path]]
                         f"{entry.name}/{sub.name}" not in folders:
                     found.append((homes[entry.name], sub))
     return found
+
+
+def dataset_lock_file(root: Path, name: str) -> Path:
+    """The lock file of dataset `name` in the workspace at `root` (see `recdash.locks`)."""
+    return root / "locks" / f"dataset-{name}.lock"
+
+
+def stored_folders(rows: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Catalog `folder` value -> dataset name, for the (name, folder) rows whose folder is
+    inside the workspace (see `confined`); the other rows are left out, never followed."""
+    out = {}
+    for name, folder in rows:
+        try:
+            out[confined(folder, name)] = name
+        except ValueError:
+            continue  # never followed; loading that dataset says the catalog is damaged
+    return out
+
+
+def remove_leftovers(root: Path, read_rows: Callable[[], list[tuple[str, str]]]) -> list[str]:
+    """Remove what killed writes left in the workspace at `root` (see `leftovers`), skipping
+    anything a running import holds the lock of.
+
+    Args:
+        root: the workspace folder.
+        read_rows: reads the catalog's (name, folder) row of every dataset; called again for
+            each leftover once its dataset's lock is held.
+
+    Returns:
+        The removed paths, relative to the workspace.
+    """
+    datasets = root / "datasets"
+    removed = []
+    rows = read_rows()
+    folders = stored_folders(rows)
+    damaged = {name for name, _ in rows} - set(folders.values())
+    for name, path in leftovers(datasets, folders):
+        if name in damaged:
+            continue  # its row is damaged: keep its files for a person to look at
+        fd = try_lock(dataset_lock_file(root, name)) if name else None
+        if name and fd is None:
+            continue  # an import of that name is writing it now
+        try:
+            # Under the lock that name's row cannot change: look again, since a write may
+            # have committed between the listing and the lock.
+            if path in {p for _, p in leftovers(datasets, stored_folders(read_rows()))}:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.relative_to(root).as_posix())
+        finally:
+            if fd is not None:
+                release(fd)
+    return removed

@@ -28,9 +28,10 @@ import pandas as pd
 from recdash.data.dataset import Dataset
 from recdash.data.report import ValidationReport
 from recdash.errors import RecdashError
-from recdash.locks import exclusive, release, try_lock
-from recdash.storage import (confined, fault_point, home_of, leftovers, new_home, new_version,
-                             remove_version, write_tables)
+from recdash.locks import exclusive
+from recdash.storage import (confined, dataset_lock_file, fault_point, home_of, new_home,
+                             new_version, remove_leftovers, remove_version, stored_folders,
+                             write_tables)
 
 ENV_VAR = "RECDASH_WORKSPACE"
 DEFAULT_ROOT = "workspace"
@@ -129,7 +130,7 @@ class Workspace:
         """A context manager holding the lock on dataset `name` (one import, replace, rename or
         delete of a name at a time); raises LockBusy at once when another holds it."""
         check_name(name)
-        return exclusive(self.root / "locks" / f"dataset-{name}.lock",
+        return exclusive(dataset_lock_file(self.root, name),
                          f"another import or change of dataset '{name}' is running ({{holder}});"
                          " wait for it to finish, then try again")
 
@@ -230,7 +231,7 @@ class Workspace:
                 fault_point("before commit")
                 db.execute("COMMIT")
             fault_point("rows deleted")
-            if row is not None and row[0] in self._folders_of([(name, row[0])]):
+            if row is not None and row[0] in stored_folders([(name, row[0])]):
                 shutil.rmtree(self.root / "datasets" / home_of(row[0]), ignore_errors=True)
             for run_id in run_ids:
                 shutil.rmtree(self.root / "runs" / run_id, ignore_errors=True)
@@ -404,38 +405,13 @@ class Workspace:
         Returns:
             The removed paths, relative to the workspace.
         """
-        datasets = self.root / "datasets"
-        removed = []
-        folders = self._folders()
-        damaged = set(self.dataset_names()) - set(folders.values())
-        for name, path in leftovers(datasets, folders):
-            if name in damaged:
-                continue  # its row is damaged: keep its files for a person to look at
-            fd = try_lock(self.root / "locks" / f"dataset-{name}.lock") if name else None
-            if name and fd is None:
-                continue  # an import of that name is writing it now
-            try:
-                # Under the lock that name's row cannot change: look again, since a write may
-                # have committed between the listing and the lock.
-                if path in {p for _, p in leftovers(datasets, self._folders())}:
-                    shutil.rmtree(path, ignore_errors=True)
-                    removed.append(path.relative_to(self.root).as_posix())
-            finally:
-                if fd is not None:
-                    release(fd)
-        return removed
+        return remove_leftovers(self.root, self._rows)
+
+    def _rows(self) -> list[tuple[str, str]]:
+        """The (name, folder) row of every stored dataset."""
+        with self.connect() as db:
+            return db.execute("SELECT name, folder FROM datasets").fetchall()
 
     def _folders(self) -> dict[str, str]:
         """catalog folder -> dataset name, for the rows whose folder is inside the workspace."""
-        with self.connect() as db:
-            return self._folders_of(db.execute("SELECT name, folder FROM datasets").fetchall())
-
-    @staticmethod
-    def _folders_of(rows: list[tuple[str, str]]) -> dict[str, str]:
-        out = {}
-        for name, folder in rows:
-            try:
-                out[confined(folder, name)] = name
-            except ValueError:
-                continue  # never followed; loading that dataset says the catalog is damaged
-        return out
+        return stored_folders(self._rows())

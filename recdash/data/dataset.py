@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from recdash.data import schema as S
+from recdash.data.catalog import clean_catalog, normalise_catalog
 from recdash.data.public import read_public
 from recdash.data.readers import Source, read_table
 from recdash.data.report import Finding, ValidationReport, examples_from
 from recdash.data.splits import kcore_filter
-from recdash.data.validation import (clean_catalog, normalise_catalog, normalise_log,
-                                     summary_stats)
+from recdash.data.validation import normalise_log, summary_stats
 from recdash.errors import DataFileError
 
 

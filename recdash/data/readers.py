@@ -6,6 +6,7 @@ types is the validator's job. The bytes decide the format (`containers.sniff_for
 workbook saved under a .csv name is still read and a pickle is never opened. Every failure is a
 DataFileError naming the file, the line or row where known, and the fix; what the reader did on
 its own (which sheet it read, an unnamed column it named) is listed in `frame.attrs["notes"]`.
+Delimited text is read here; JSON text is turned into columns by `recdash.data.jsonlines`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import re
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +22,7 @@ import pandas as pd
 
 from recdash.data import containers as C
 from recdash.data.containers import sniff_format
+from recdash.data.jsonlines import read_json
 from recdash.errors import DataFileError
 
 MAX_FILE_BYTES = 2 * 1024**3  # larger files should be split or converted to Parquet first
@@ -188,7 +189,7 @@ def read_table(source: Source, name: str | None = None, *, encoding: str = "utf-
             raise DataFileError(display, "file is empty", "export the table again; it has no "
                                 "rows", code="empty_file")
         frame = (_read_delimited(text, display, delimiter, header, nrows, notes) if fmt == "csv"
-                 else _read_json(text, display, fmt, nrows))
+                 else read_json(text, display, fmt, nrows))
     frame = _tidy_columns(frame, display, header, notes).reset_index(drop=True)
     if frame.empty:
         raise DataFileError(display, "file has a header but no data rows" if fmt == "csv" else
@@ -206,9 +207,7 @@ def _read_parquet(data: bytes, display: str, nrows: int | None,
     try:
         file = pq.ParquetFile(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise DataFileError(display, f"not a readable Parquet file ({exc})",
-                            "export the table again as Parquet, or as CSV",
-                            code="corrupt_file") from exc
+        raise _not_parquet(display, exc) from exc
     meta = file.metadata  # checked before anything is expanded
     C.check_cells(display, "the Parquet file", meta.num_rows * meta.num_columns, len(data),
                   max_bytes)
@@ -218,13 +217,16 @@ def _read_parquet(data: bytes, display: str, nrows: int | None,
         frame = (table.to_pandas(integer_object_nulls=True) if table is not None
                  else pd.DataFrame())
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise DataFileError(display, f"not a readable Parquet file ({exc})",
-                            "export the table again as Parquet, or as CSV",
-                            code="corrupt_file") from exc
+        raise _not_parquet(display, exc) from exc
     for pos, dtype in enumerate(frame.dtypes):
         if dtype.kind == "f":
             frame.isetitem(pos, _float_text(frame.iloc[:, pos]))
     return frame.astype("string")
+
+
+def _not_parquet(display: str, exc: Exception) -> DataFileError:
+    return DataFileError(display, f"not a readable Parquet file ({exc})",
+                         "export the table again as Parquet, or as CSV", code="corrupt_file")
 
 
 def _float_text(values: pd.Series) -> pd.Series:
@@ -372,76 +374,3 @@ def _parser_error(msg: str, display: str, sep: str, header: bool) -> DataFileErr
     return DataFileError(display, f"rows do not have the same number of fields ({msg.strip()})",
                          f"check the delimiter ({sep!r} was detected) and quote fields that "
                          "contain it", code="malformed_rows")
-
-
-def _read_json(text: str, display: str, fmt: str, nrows: int | None) -> pd.DataFrame:
-    if fmt == "json":  # an array of objects
-        try:
-            records = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataFileError(display, f"line {exc.lineno} is not valid JSON: {exc.msg} (at "
-                                f"character {exc.colno})", "fix that line, or export the table "
-                                "again", row=exc.lineno, code="invalid_json") from exc
-        records = records[:nrows] if nrows else records
-        for i, rec in enumerate(records, 1):
-            _check_object(rec, f"item {i} of the JSON array is", display, None)
-    else:
-        records = _json_lines(text, display, nrows)
-    columns = {}
-    for key in dict.fromkeys(k for rec in records for k in rec):
-        values = [rec.get(key) for rec in records]
-        if not all(type(v) is str for v in values):
-            values = [v if type(v) is str else _json_text(v) for v in values]
-        columns[key] = pd.array(values, dtype="string")
-    return pd.DataFrame(columns)
-
-
-def _json_lines(text: str, display: str, nrows: int | None) -> list[dict]:
-    lines = text.split("\n")
-    if nrows is None:  # one parse of all lines (fast); on any doubt, line by line below
-        kept = [line for line in lines if line.strip()]
-        try:
-            records = json.loads("[" + ",".join(kept) + "]")
-            if len(records) == len(kept) and all(type(r) is dict for r in records):
-                return records
-        except json.JSONDecodeError:
-            pass
-    records = []
-    for line_no, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if line.strip() == "{":  # a pretty-printed document
-                raise DataFileError(display, "the file is one JSON document spread over several "
-                                    "lines, not one object per line", "write one JSON object "
-                                    "per line (JSON lines), or an array of objects", row=line_no,
-                                    code="invalid_json") from exc
-            raise DataFileError(display, f"line {line_no} is not valid JSON: {exc.msg} (at "
-                                f"character {exc.colno}: '{line.strip()[:60]}')", "fix that "
-                                "line, or export the table again", row=line_no,
-                                code="invalid_json") from exc
-        records.append(_check_object(rec, f"line {line_no} holds", display, line_no))
-        if len(records) == nrows:
-            break
-    return records
-
-
-def _check_object(value: object, where: str, display: str, row: int | None) -> dict:
-    if isinstance(value, dict):
-        return value
-    kinds = {list: "an array", str: "a string", bool: "true/false", type(None): "null"}
-    raise DataFileError(display, f"{where} {kinds.get(type(value), 'a number')}, not a JSON "
-                        "object", 'write each row as an object: {"user_id": "u1", ...}', row=row,
-                        code="json_not_object")
-
-
-def _json_text(value: object) -> str | None:
-    """A JSON value as text: numbers as written, nested values as compact JSON."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if isinstance(value, (int, float)) else json.dumps(value,
-                                                                          ensure_ascii=False)

@@ -174,5 +174,7 @@ class ValidationReport:
             for f in (x for x in self.findings if x.severity == sev):
                 lines.append(f"{label} {f.code}: {f.text(surface)}")
                 if examples:
-                    lines.extend(f"    e.g. {json.dumps(e, default=str)}" for e in f.examples[:3])
+                    lines.extend("    e.g. " + printable(json.dumps(e, default=str,
+                                                              ensure_ascii=False))
+                                 for e in f.examples[:3])
         return "\n".join(lines)

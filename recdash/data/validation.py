@@ -1,12 +1,12 @@
-"""Turn a shop's raw tables into recdash's canonical tables, reporting everything found on the way.
+"""Turn a shop's raw interaction log into recdash's canonical table, reporting everything found.
 
 `normalise_log` maps the interaction log's columns (and the catalog columns some logs carry on
 every line, such as the Online Retail export's Description and UnitPrice), cleans IDs, drops
 returns (negative quantities), parses date-times (`recdash.data.datetimes`) and numbers
-(`recdash.data.values`), maps event labels and checks the events; `normalise_catalog` does the
-same for a product catalog; `cross_check` looks at the two together and completes the catalog
-from the log. Each returns findings for the ValidationReport; errors mean the result must not be
-stored.
+(`recdash.data.values`), maps event labels and checks the events. `map_columns` is the column
+mapping it shares with `recdash.data.catalog`, which does the same for a product catalog;
+`recdash.data.dataset.cross_check` looks at the two together. Each returns findings for the
+ValidationReport; errors mean the result must not be stored.
 """
 
 from __future__ import annotations
@@ -20,16 +20,6 @@ from recdash.data import values as V
 from recdash.data.report import Finding, ValidationReport, examples_from, hints
 
 LONG_SEQUENCE = 1000  # events per user above which a sequence is reported as very long
-_LOST = {  # what an import without each catalog field cannot do
-    S.TITLE: "no title: products are shown by ID, and search and text features have no names",
-    S.DESCRIPTION: "no description: text features read titles only",
-    S.CATEGORY: "no category: category filters, mixes and diversity by category are off",
-    S.BRAND: "no brand: brand facets and features are off",
-    S.PRICE: "no price: price filters and price features are off",
-}
-
-
-_FREE_TEXT = (S.TITLE, S.DESCRIPTION, S.BRAND, S.CATEGORY)  # catalog text `clean_text` checks
 
 
 def _text(values: pd.Series, keep_blank: bool = False) -> pd.Series:
@@ -39,7 +29,9 @@ def _text(values: pd.Series, keep_blank: bool = False) -> pd.Series:
     return text if keep_blank else text.mask(text == "")
 
 
-def _map_hints(field: str, table: str) -> dict[str, str]:
+def map_hints(field: str, table: str) -> dict[str, str]:
+    """The hints (CLI, studio, Python) for mapping `field` of `table` ("interactions" or
+    "catalog") by hand: a Finding's `how`."""
     flag, key = ("--map", "interactions") if table == "interactions" else ("--catalog-map",
                                                                            "catalog")
     return hints(cli=f"{flag} {field}=YourColumn",
@@ -47,11 +39,27 @@ def _map_hints(field: str, table: str) -> dict[str, str]:
                  python=f"mapping=ColumnMapping({key}={{'{field}': 'YourColumn'}})")
 
 
-def _map_columns(raw: pd.DataFrame, file: str, wanted: tuple[str, ...], required: tuple[str, ...],
-                 given: dict[str, str] | None, report: ValidationReport, table: str,
-                 skip: tuple[str, ...] = ()) -> tuple[pd.DataFrame | None, S.ColumnGuess | None]:
-    """The canonical columns of `raw` as stripped text (None after an error), and the guess;
-    `skip` holds columns the caller takes for something else."""
+def map_columns(raw: pd.DataFrame, file: str, wanted: tuple[str, ...], required: tuple[str, ...],
+                given: dict[str, str] | None, report: ValidationReport, table: str,
+                skip: tuple[str, ...] = (), keep_blank: tuple[str, ...] = ()
+                ) -> tuple[pd.DataFrame | None, S.ColumnGuess | None]:
+    """The canonical columns of a raw table as stripped text, and how they were found.
+
+    Args:
+        raw: the file as read by `read_table`.
+        file: the file name for messages.
+        wanted: the canonical fields to look for.
+        required: those of `wanted` the table cannot do without.
+        given: canonical -> the file's column, as the analyst mapped them.
+        report: gets the findings, and the guess's description under `report.columns[file]`.
+        table: "interactions" or "catalog", for the hints of how to map a column.
+        skip: columns the caller takes for something else.
+        keep_blank: fields whose empty values stay "" rather than NA (catalog text, so that
+            `values.clean_text` counts and reports them).
+
+    Returns:
+        (the columns, index = data row, or None after an error; the guess, or None).
+    """
     columns = [c for c in raw.columns if c not in skip]
     unknown = [(k, v) for k, v in (given or {}).items() if v not in raw.columns]
     if unknown:
@@ -59,7 +67,7 @@ def _map_columns(raw: pd.DataFrame, file: str, wanted: tuple[str, ...], required
                            f"{unknown[0][0]} is not in the file; the file has: "
                            f"{', '.join(map(str, raw.columns))}", file=file, column=unknown[0][0],
                            fix="map the field to one of the file's columns",
-                           how=_map_hints(unknown[0][0], table)))
+                           how=map_hints(unknown[0][0], table)))
         return None, None
     guess = S.guess_columns(columns, wanted, {k: v for k, v in (given or {}).items()
                                               if k in wanted})
@@ -84,9 +92,9 @@ def _map_columns(raw: pd.DataFrame, file: str, wanted: tuple[str, ...], required
             f"{', '.join(map(str, listed))}{why}", file=file, column=", ".join(missing),
             fix="rename the column in the file, or say which column holds " + missing[0] + (
                 "; rather than e-mail addresses, a pseudonymous customer ID" if mails else ""),
-            how=_map_hints(missing[0], table)))
+            how=map_hints(missing[0], table)))
         return None, None
-    frame = pd.DataFrame({canon: _text(raw[src], table == "catalog" and canon in _FREE_TEXT)
+    frame = pd.DataFrame({canon: _text(raw[src], canon in keep_blank)
                           for canon, src in guess.mapping.items()})
     return frame, guess
 
@@ -141,9 +149,9 @@ def normalise_log(raw: pd.DataFrame, file: str, mapping: dict[str, str] | None =
         report.add(D.bad_time_format(exc, file))
     given = dict(mapping or {})
     for_catalog = {k: v for k, v in given.items() if k in S.CATALOG_OPTIONAL}
-    frame, guess = _map_columns(raw, file, S.INTERACTION_REQUIRED + S.INTERACTION_OPTIONAL,
-                                S.INTERACTION_REQUIRED, given, report, "interactions",
-                                skip=tuple(for_catalog.values()))
+    frame, guess = map_columns(raw, file, S.INTERACTION_REQUIRED + S.INTERACTION_OPTIONAL,
+                               S.INTERACTION_REQUIRED, given, report, "interactions",
+                               skip=tuple(for_catalog.values()))
     chosen = _default_event(default_event, list(raw.columns), guess.mapping.get(S.QUANTITY)
                             if guess else None, file, report)
     if frame is None or not report.ok or chosen is None:
@@ -316,86 +324,6 @@ def _check_events(frame: pd.DataFrame, file: str, report: ValidationReport) -> p
                                           long.sort_values(ascending=False).head(5).items()),
                            fix="check these are real shoppers, not bots or shared accounts"))
     return frame
-
-
-def normalise_catalog(raw: pd.DataFrame, file: str, mapping: dict[str, str] | None = None, *,
-                      supplied: tuple[str, ...] = ()) -> tuple[pd.DataFrame | None,
-                                                               ValidationReport]:
-    """Canonical catalog (one row per item, every optional column present) with findings.
-
-    Args:
-        raw: the file as read by `read_table`.
-        file: the file name for messages.
-        mapping: canonical -> the file's column, for columns the guesser would miss.
-        supplied: optional fields the interaction log provides (not reported as missing).
-    """
-    report = ValidationReport()
-    frame, guess = _map_columns(raw, file, S.CATALOG_REQUIRED + S.CATALOG_OPTIONAL,
-                                S.CATALOG_REQUIRED, mapping, report, "catalog")
-    if frame is None:
-        return None, report
-    if guess.unused:
-        report.columns[file].append(f"not used: {', '.join(guess.unused)}")
-    absent = [c for c in S.CATALOG_OPTIONAL if c not in guess.mapping and c not in supplied]
-    if absent:
-        report.add(Finding(
-            "warning", "missing_catalog_columns", f"the catalog has no {', '.join(absent)} "
-            f"column: " + "; ".join(_LOST[c] for c in absent), file=file, count=len(absent),
-            column=", ".join(absent), fix="map a column to it if the file has one",
-            how=_map_hints(absent[0], "catalog")))
-    frame = clean_catalog(frame, file, report, check_text=S.TITLE in guess.mapping
-                          or S.DESCRIPTION in guess.mapping)
-    return (None if frame is None else frame.reset_index(drop=True)), report
-
-
-def clean_catalog(frame: pd.DataFrame, file: str, report: ValidationReport, *,
-                  check_text: bool = True) -> pd.DataFrame | None:
-    """Catalog columns cleaned and checked: IDs, text, category paths, prices, repeated items.
-
-    Args:
-        frame: item_id and any of the optional catalog fields, as text (index = data row).
-        file: the file name for messages.
-        report: findings are added here.
-        check_text: warn about items with neither title nor description.
-
-    Returns:
-        item_id and every optional field (price as float64), or None when an item ID is on
-        several rows with different data (an error).
-    """
-    frame = frame.copy()
-    for col in S.CATALOG_OPTIONAL:
-        if col not in frame:
-            frame[col] = pd.Series(pd.NA, index=frame.index, dtype="string")
-    frame[S.ITEM] = V.clean_ids(frame[S.ITEM], file, S.ITEM, report)
-    for col in (S.TITLE, S.DESCRIPTION, S.BRAND, S.CATEGORY):
-        frame[col] = V.clean_text(frame[col].astype("string"), file, col, report)
-    frame[S.CATEGORY] = V.normalise_categories(frame[S.CATEGORY], file, S.CATEGORY, report)
-    frame[S.PRICE] = V.parse_numbers(frame[S.PRICE].astype("string"), file, S.PRICE, report)
-    frame = frame[frame[S.ITEM].notna()]
-    exact = frame.duplicated(keep="first")
-    if exact.any():
-        report.add(Finding("info", "duplicate_catalog_rows", f"{int(exact.sum()):,} exact "
-                           "duplicate catalog row(s) were dropped", file=file,
-                           count=int(exact.sum())))
-        frame = frame[~exact]
-    clash = frame.duplicated(S.ITEM, keep=False)
-    if clash.any():
-        n_items = frame.loc[clash, S.ITEM].nunique()
-        report.add(Finding(
-            "error", "duplicate_item_ids",
-            f"{n_items:,} item ID(s) appear on several rows with different data", file=file,
-            column=S.ITEM, count=n_items,
-            examples=examples_from(frame[clash].sort_values(S.ITEM, kind="stable")),
-            fix="keep one row per item ID (which title/price is right is the shop's call)"))
-        return None
-    no_text = frame[S.TITLE].isna() & frame[S.DESCRIPTION].isna()
-    if check_text and no_text.any():
-        report.add(Finding("warning", "items_without_text", f"{int(no_text.sum()):,} item(s) have "
-                           "neither title nor description; text-based features and search "
-                           "cannot describe them", file=file, column=S.TITLE,
-                           count=int(no_text.sum()), examples=examples_from(frame[no_text]),
-                           fix="add titles to the catalog"))
-    return frame[[S.ITEM, *S.CATALOG_OPTIONAL]]
 
 
 def summary_stats(events: pd.DataFrame, catalog: pd.DataFrame) -> dict[str, object]:

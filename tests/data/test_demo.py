@@ -12,6 +12,7 @@ import pytest
 
 from recdash.data import readers, validation
 from recdash.data import schema as S
+from recdash.data.catalog import normalise_catalog
 from recdash.data.demo import (DEMO_END, DEMO_START, LAUNCH_FROM, NEW_ARRIVAL,
                                generate_demo_shop)
 
@@ -68,7 +69,7 @@ def test_csv_round_trip_through_the_importer_is_clean(tiny):
     assert report.ok and table is not None and len(table) == len(events)
     assert not report.warnings, [f.code for f in report.warnings]
     raw = readers.read_table(catalog.to_csv(index=False).encode(), "demo_catalog.csv")
-    items, report = validation.normalise_catalog(raw, "demo_catalog.csv")
+    items, report = normalise_catalog(raw, "demo_catalog.csv")
     assert report.ok and items is not None and len(items) == len(catalog)
 
 
