@@ -37,6 +37,8 @@ ENV_VAR = "RECDASH_WORKSPACE"
 DEFAULT_ROOT = "workspace"
 # Matched with fullmatch: '$' would also accept a name that ends in a newline.
 NAME_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+             *(f"LPT{i}" for i in range(1, 10))}
 
 _OPENED: set[str] = set()  # workspaces this process has opened (and cleaned) already
 
@@ -60,6 +62,10 @@ CREATE TABLE IF NOT EXISTS jobs (
 
 def check_name(name: str) -> str:
     """A dataset name safe to use as a folder name, or a RecdashError saying the rule."""
+    if isinstance(name, str) and name.split(".")[0].upper() in _RESERVED:
+        raise RecdashError(f"dataset name {name!r} is not allowed: Windows reserves it for a "
+                           "device, so its folder could not be copied there; add a word "
+                           f"(e.g. '{name}-shop')")
     if not isinstance(name, str) or not NAME_RULE.fullmatch(name):
         raise RecdashError(f"dataset name {name!r} is not allowed: use 1-64 letters, digits, '_', "
                            "'-' or '.', starting with a letter or digit (e.g. 'shop-2024')")
@@ -69,7 +75,8 @@ def check_name(name: str) -> str:
 def suggest_name(text: str) -> str:
     """A valid dataset name derived from free text such as an uploaded file name."""
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(str(text)).name.split(".")[0]).strip("-_.")
-    return (stem or "dataset")[:64]
+    stem = (stem or "dataset")[:59]
+    return stem + "-data" if stem.upper() in _RESERVED else stem
 
 
 @dataclass(frozen=True)

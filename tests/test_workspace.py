@@ -46,7 +46,8 @@ def test_unknown_dataset_names_the_stored_ones(workspace):
 
 
 @pytest.mark.parametrize("bad", ["../evil", "a/b", "", ".hidden", "x" * 65, "spa ce", "shop\n",
-                                 "shop\x00", "..", "-x", "shop/", "ü-shop"])
+                                 "shop\x00", "..", "-x", "shop/", "ü-shop", "CON", "nul.txt",
+                                 "Com1"])
 def test_names_are_sanitised(workspace, bad):
     with pytest.raises(RecdashError, match="not allowed"):
         workspace.save_dataset(_ds(bad))
@@ -284,3 +285,9 @@ def test_a_catalog_folder_outside_the_workspace_is_never_followed(workspace, tmp
     workspace.delete_dataset("shop")
     assert (outside / "keep.txt").read_text() == "mine"
     assert workspace.dataset_names() == []
+
+
+def test_suggested_names_are_always_allowed():
+    from recdash.workspace import check_name
+    for text in ("CON.csv", "nul", "../../x.csv", "", "名前.csv", "a" * 300 + ".csv", "Com1.txt"):
+        assert check_name(suggest_name(text)) == suggest_name(text)

@@ -22,6 +22,8 @@ TIME_FORMATS = {None: "Detect from the values", "month-first": "Month first (10/
                 "day-first": "Day first (30/10/2011)", "iso8601": "ISO 8601 (2011-10-30T16:17)",
                 "epoch-s": "Seconds since 1970", "epoch-ms": "Milliseconds since 1970",
                 "custom": "Another pattern..."}
+ENCODINGS = ["utf-8", "cp1252", "latin-1", "utf-16", "mac-roman", "cp1250", "shift_jis",
+             "gb18030"]
 FILE_TYPES = ["csv", "tsv", "txt", "dat", "gz", "zip", "parquet", "pq", "jsonl", "ndjson", "json",
               "xlsx", "xls"]  # .xls too, so that the reader can say how to convert it
 
@@ -97,11 +99,15 @@ def mapping_step(events: Upload, catalog: Upload | None, names: list[str],
     Returns:
         The import the analyst set up, or None when a preview could not be read (shown).
     """
+    encoding = st.selectbox(
+        "Text encoding", ENCODINGS, key=f"enc:{events.id}:{catalog.id if catalog else ''}",
+        help="how CSV and JSON files are written; files with a byte-order mark (UTF-8 or UTF-16 "
+             "from Excel) are read as they say whatever is chosen here")
     previews = {}
     for file in (events, catalog):
         if file is not None:
             try:
-                previews[file.id] = read_preview(file)
+                previews[file.id] = read_preview(file, encoding=encoding)
             except DataFileError as exc:
                 show_file_error(exc)
                 return None
@@ -131,7 +137,8 @@ def mapping_step(events: Upload, catalog: Upload | None, names: list[str],
         f"Replace it: a dataset named '{name}' exists (its runs are kept)", key=f"{key}:replace")
     return ImportRequest(name, events, catalog,
                          S.ColumnMapping(columns, catalog_columns, labels_mapped), overwrite,
-                         default_event=default_event, time_format=time_format)
+                         default_event=default_event, time_format=time_format,
+                         encoding=encoding)
 
 
 def pick_options(columns: dict[str, str], key: str) -> tuple[str | None, str | None]:

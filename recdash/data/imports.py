@@ -62,6 +62,7 @@ class ImportRequest:
             (None: a view, said in the report).
         time_format: how timestamps are written (None: detected; see
             `recdash.data.datetimes`).
+        encoding: the text encoding of CSV and JSON files without a byte-order mark.
     """
 
     name: str
@@ -71,6 +72,7 @@ class ImportRequest:
     overwrite: bool = False
     default_event: str | None = None
     time_format: str | None = None
+    encoding: str = "utf-8"
 
     @property
     def uploads(self) -> tuple[str, str | None]:
@@ -78,7 +80,8 @@ class ImportRequest:
         return upload_ids(self.interactions, self.catalog)
 
 
-def read_preview(upload: Upload, rows: int = PREVIEW_ROWS) -> pd.DataFrame:
+def read_preview(upload: Upload, rows: int = PREVIEW_ROWS,
+                 encoding: str = "utf-8") -> pd.DataFrame:
     """The first rows of an upload, as text, without reading the whole file.
 
     It goes through `read_table`'s sniffing, so a preview and the import read a file the same
@@ -95,7 +98,22 @@ def read_preview(upload: Upload, rows: int = PREVIEW_ROWS) -> pd.DataFrame:
     Raises:
         DataFileError: the start of the file cannot be read as a table.
     """
-    return read_table(upload.data, upload.name, nrows=rows)
+    try:
+        return read_table(upload.data, upload.name, nrows=rows, encoding=encoding)
+    except DataFileError as exc:
+        raise _for_the_studio(exc) from None
+
+
+# The reader's fixes name the command line's flag; the Data page has a control for it.
+_STUDIO_FIX = {"undecodable_bytes": "re-save the file as UTF-8 (Excel: 'CSV UTF-8'), or choose "
+                                    "its encoding under 'Text encoding' above"}
+
+
+def _for_the_studio(exc: DataFileError) -> DataFileError:
+    if exc.code not in _STUDIO_FIX:
+        return exc
+    return DataFileError(exc.file, exc.problem, _STUDIO_FIX[exc.code], row=exc.row,
+                         column=exc.column, code=exc.code)
 
 
 def kept_columns(columns: list[str], wanted: tuple[str, ...],
@@ -136,11 +154,12 @@ def _refused(code: str, message: str, fix: str, file: str = "") -> ValidationRep
     return report
 
 
-def _read_full(upload: Upload, fields: tuple[str, ...],
-               chosen: dict[str, str]) -> pd.DataFrame | ValidationReport:
+def _read_full(upload: Upload, fields: tuple[str, ...], chosen: dict[str, str],
+               encoding: str) -> pd.DataFrame | ValidationReport:
     try:
-        raw = read_table(upload.data, upload.name)
+        raw = read_table(upload.data, upload.name, encoding=encoding)
     except DataFileError as exc:
+        exc = _for_the_studio(exc)
         problem = exc.problem + (f" (row {exc.row})" if exc.row else "")
         return _refused(exc.code, problem, exc.fix, exc.file)
     missing = [c for c in chosen.values() if c not in raw.columns]
@@ -195,7 +214,7 @@ def _import_locked(ws: Workspace, request: ImportRequest,
             tables.append(None)
             continue
         progress(f"Reading {upload.name}")
-        table = _read_full(upload, fields, chosen)
+        table = _read_full(upload, fields, chosen, request.encoding)
         if isinstance(table, ValidationReport):
             return table
         notes += [Finding("info", "reader_note", note, file=upload.name)

@@ -185,6 +185,9 @@ def read_table(source: Source, name: str | None = None, *, encoding: str = "utf-
         frame.columns = rows[0] if header else frame.columns
     else:
         text = _decode(data, display, encoding, cut)
+        if (C.bom_encoding(data) or "").startswith("utf-16"):
+            notes.append("the file is UTF-16 text (as Excel's 'Unicode Text' writes it); it was "
+                         "read as such")
         if not text.strip():
             raise DataFileError(display, "file is empty", "export the table again; it has no "
                                 "rows", code="empty_file")

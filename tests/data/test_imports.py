@@ -61,3 +61,27 @@ def test_an_upload_of_a_name_being_imported_elsewhere_is_refused_at_once(tmp_pat
     assert finding.code == "import_running" and "is running" in finding.message
     assert ws.dataset_names() == []
     assert imports.import_upload(ws, request).ok and ws.dataset_names() == ["shop"]
+
+
+def test_an_upload_in_another_encoding_points_at_the_studios_control_and_reads_when_chosen(
+        tmp_path):
+    import pytest
+
+    from recdash.errors import DataFileError
+    from recdash.workspace import Workspace
+
+    data = "user;item;title\nu1;a;Café crème\nu1;b;Thé\n".encode("cp1252")
+    upload = imports.Upload("export.csv", data, "id")
+    with pytest.raises(DataFileError, match="under 'Text encoding' above") as caught:
+        imports.read_preview(upload)
+    assert "--encoding" not in str(caught.value)
+    preview = imports.read_preview(upload, encoding="cp1252")
+    assert preview["title"].tolist() == ["Café crème", "Thé"]
+    mapping = S.ColumnMapping({S.USER: "user", S.ITEM: "item"})
+    ws = Workspace(tmp_path)
+    refused = imports.import_upload(ws, imports.ImportRequest("shop", upload, None, mapping))
+    assert [f.code for f in refused.errors] == ["undecodable_bytes"]
+    assert "under 'Text encoding' above" in refused.errors[0].fix
+    ok = imports.import_upload(ws, imports.ImportRequest("shop", upload, None, mapping,
+                                                         encoding="cp1252"))
+    assert ok.ok, ok.format()

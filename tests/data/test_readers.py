@@ -215,3 +215,11 @@ def test_parquet_integers_with_gaps_stay_integers(tmp_path):
     path = tmp_path / "log.parquet"  # as Spark or DuckDB write it: no pandas metadata
     pq.write_table(pa.table({"item": pa.array([536365, None], pa.int64())}), path)
     assert read_table(path)["item"].tolist()[0] == "536365"
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_text_is_read_and_said(codec):
+    data = "user\titem\nü1\ta\n".encode(codec)
+    frame = read_table(data, "export.txt")
+    assert frame["user"].tolist() == ["ü1"]
+    assert any("UTF-16" in note for note in frame.attrs["notes"])
