@@ -159,6 +159,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                              device=getattr(args, "device", "auto"))
         if args.data == "demo":
             ws.ensure_demo()
+    if getattr(args, "pairs", None):
+        return _evaluate_pairs(args, ws, spec)
     bar = _Bar(f"{spec.model} on {spec.dataset}" + (f" (resuming {resume})" if resume else ""),
                not args.json)
     try:
@@ -171,6 +173,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                  "resumed": bool(resume), **result.to_dict()},
           f"Run {run_id}: {spec.model} on {spec.dataset}" + (" (resumed)" if resume else "") +
           "\n" + result.format())
+    return 0
+
+
+def _evaluate_pairs(args: argparse.Namespace, ws, spec) -> int:
+    from recdash.runs.train import run_pairs
+
+    bar = _Bar(f"{spec.model} on {spec.dataset}, pairs of {Path(args.pairs).name}", True)
+    try:  # progress goes to stderr, with --json too
+        run_id, metrics, protocol = run_pairs(ws, spec, args.pairs, progress=bar)
+    finally:
+        bar.close()
+    lines = [f"Run {run_id}: {spec.model} on {spec.dataset}", f"Protocol: {protocol.label()}"]
+    lines += [f"  {name:<8} {value:.4f}" for name, value in metrics.items()
+              if "@" in name]
+    lines.append(f"  {int(metrics['unknown_targets']):,} of {int(metrics['pairs']):,} next "
+                 "items never occur in training (counted as misses)")
+    _emit(args, {"run": run_id, "model": spec.model, "dataset": spec.dataset,
+                 "protocol": protocol.to_dict(), "metrics": metrics}, "\n".join(lines))
     return 0
 
 
@@ -330,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--candidates", choices=("catalog", "interacted"), default="catalog")
         p.add_argument("--kcore", type=int, default=0)
         p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+        p.add_argument("--pairs", metavar="FILE", help="score given (prefix, next item) pairs "
+                       "instead of a split: a TSV with prefix (space-separated item IDs), "
+                       "next_item and optionally session_id (those sessions are kept out of "
+                       "training); full ranking, repeats allowed, P/MRR/NDCG@k")
         p.set_defaults(func=cmd_evaluate)
     g = p.add_argument_group("attention ranker settings (defaults: AttentionConfig/TrainConfig)")
     for flag, typ in (("--epochs", int), ("--max-len", int), ("--dim", int), ("--n-layers", int),

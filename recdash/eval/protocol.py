@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-SPLIT_NAMES = {"loo": "leave-one-out by time", "temporal": "global temporal split"}
+SPLIT_NAMES = {"loo": "leave-one-out by time", "temporal": "global temporal split",
+               "pairs": "given (prefix, next item) pairs"}
 
 
 @dataclass(frozen=True)
@@ -43,14 +44,14 @@ class Protocol:
         parts = [f"{SPLIT_NAMES.get(self.split, self.split)}, {self.stage}",
                  f"{self.ranking} ranking of {self.n_candidates:,} {what}",
                  "seen items excluded" if self.exclude_seen else "seen items kept",
-                 f"{self.n_users:,} users"]
+                 f"{self.n_users:,} " + ("pairs" if self.split == "pairs" else "users")]
         if self.kcore:
             parts.insert(1, f"{self.kcore}-core")
         return "; ".join(parts)
 
     def badge(self) -> str:
         """A short tag for tables and charts, e.g. 'LOO·full/3,416·excl'."""
-        split = "LOO" if self.split == "loo" else "temporal"
+        split = {"loo": "LOO", "pairs": "pairs"}.get(self.split, "temporal")
         seen = "excl" if self.exclude_seen else "incl"
         return f"{split}·{self.ranking}/{self.n_candidates:,}·{seen}"
 

@@ -10,6 +10,9 @@ from recdash.models.base import Recommender, TrainData
 from recdash.models.ease import EASE, EASEConfig
 from recdash.models.itemknn import ItemKNN, ItemKNNConfig
 from recdash.models.popularity import Popularity, PopularityConfig
+from recdash.models.rules import RulesConfig, SequentialRules
+from recdash.models.sknn import SessionKNN, SessionKNNConfig
 
 __all__ = ["EASE", "EASEConfig", "ItemKNN", "ItemKNNConfig", "Popularity", "PopularityConfig",
-           "Recommender", "TrainData"]
+           "Recommender", "RulesConfig", "SequentialRules", "SessionKNN", "SessionKNNConfig",
+           "TrainData"]

@@ -18,6 +18,8 @@ from recdash.errors import SettingError
 from recdash.models.attention.config import AttentionSettings
 from recdash.models.ease import EASEConfig
 from recdash.models.itemknn import ItemKNNConfig
+from recdash.models.rules import RulesConfig
+from recdash.models.sknn import SessionKNNConfig
 from recdash.models.popularity import PopularityConfig
 from recdash.settings import from_dict
 
@@ -127,6 +129,16 @@ def _itemknn(config: ItemKNNConfig, ctx: BuildContext):
     return ItemKNN(config)
 
 
+def _sknn(config: SessionKNNConfig, ctx: BuildContext):
+    from recdash.models.sknn import SessionKNN
+    return SessionKNN(config)
+
+
+def _rules(config: RulesConfig, ctx: BuildContext):
+    from recdash.models.rules import SequentialRules
+    return SequentialRules(config)
+
+
 def _ease(config: EASEConfig, ctx: BuildContext):
     from recdash.models.ease import EASE
     return EASE(config)
@@ -145,6 +157,13 @@ MODELS: dict[str, ModelKind] = {kind.name: kind for kind in (
     ModelKind("itemknn", "Item k-NN", (
         "Recommends items that shoppers often pair with the shopper's own items (cosine "
         "similarity)."), ItemKNNConfig, ItemKNNConfig, SHORT, _itemknn),
+    ModelKind("sknn", "Session k-NN", (
+        "Recommends what the training sessions most like the current one went on to hold, the "
+        "latest events weighing most (V-SKNN): strong on short anonymous sessions."),
+        SessionKNNConfig, SessionKNNConfig, SHORT, _sknn),
+    ModelKind("rules", "Sequential rules", (
+        "Recommends what shoppers viewed or bought next after the shopper's last item, nearer "
+        "steps counting more."), RulesConfig, RulesConfig, SHORT, _rules),
     ModelKind("pop-recent", "Recent best sellers", (
         "The most popular items of the last 30 days, the same for everyone."),
         PopularityConfig, lambda: PopularityConfig(window_days=30), SHORT, _popularity),

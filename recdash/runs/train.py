@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, is_dataclass
+from pathlib import Path
 from typing import Callable
 
 import pandas as pd
@@ -17,6 +18,7 @@ from recdash.data.dataset import Dataset
 from recdash.data.splits import Split, make_split
 from recdash.errors import RecdashError
 from recdash.eval.evaluate import EvalResult, evaluate
+from recdash.eval.protocol import Protocol
 from recdash.models.base import TrainData
 from recdash.progress import Progress, part
 from recdash.runs.registry import BuildContext
@@ -147,3 +149,46 @@ def _share(run_id: str | None, spec: RunSpec) -> str:
         return run_id  # type: ignore[return-value]
     from recdash.models.attention import distributed as dist
     return dist.share(run_id)
+
+
+def run_pairs(ws: Workspace, spec: RunSpec, pairs_file: str | Path,
+              progress: Progress | None = None) -> tuple[str, dict[str, float], Protocol]:
+    """Fit the spec's model and score the given (prefix, next item) pairs (see
+    `recdash.eval.pairs`): a published session split, reproduced exactly.
+
+    The model trains on every event of the dataset's sequences except those of the sessions
+    the pairs file names (its `session_id` column), so no test session leaks into training.
+
+    Returns:
+        (run id, metrics, protocol).
+
+    Raises:
+        RecdashError: an unknown dataset, or a pairs file that cannot be read.
+    """
+    from recdash.eval.pairs import evaluate_pairs, read_pairs
+
+    check_submission(ws, spec)
+    pairs = read_pairs(pairs_file)
+    ds = ws.load_dataset(spec.dataset)
+    events = ds.interactions[~ds.interactions[S.USER].isin(pairs.sessions)]
+    if events.empty:
+        raise RecdashError(f"every sequence of '{spec.dataset}' is a test session of "
+                           f"{Path(pairs_file).name}: nothing is left to train on")
+    split = make_split(events, ds.catalog, "loo", candidates="interacted")
+    run_id = ws.create_run(spec.dataset, spec.model, {"spec": spec.to_dict(),
+                                                      "pairs": Path(pairs_file).name}, {})
+    try:
+        model = spec.kind.build(spec.config, BuildContext(ws, ds, split, ws.run_dir(run_id),
+                                                          spec.device, None,
+                                                          part(progress, 0.0, 0.05)))
+        data = TrainData(split.items, split.users, split.sequences, ds.catalog, split)
+        model.fit(data, progress=part(progress, 0.05, 0.8))
+        metrics = evaluate_pairs(model, split.items, pairs, spec.ks, part(progress, 0.8, 1.0))
+    except BaseException as exc:
+        ws.finish_run(run_id, {}, status="failed", message=str(exc) or type(exc).__name__)
+        raise
+    protocol = Protocol("pairs", "test", "full", split.n_items, "interacted", spec.ks, False,
+                        0, len(pairs))
+    ws.set_run_protocol(run_id, {**protocol.to_dict(), "pairs_file": Path(pairs_file).name})
+    ws.finish_run(run_id, {"all": metrics})
+    return run_id, metrics, protocol

@@ -11,7 +11,8 @@ from recdash.data import schema as S
 from recdash.data.dataset import prepare_dataset
 from recdash.data.splits import make_split
 from recdash.errors import CapacityError, NotFittedError
-from recdash.models import EASE, EASEConfig, ItemKNN, Popularity, PopularityConfig
+from recdash.models import (EASE, EASEConfig, ItemKNN, Popularity, PopularityConfig,
+                            RulesConfig, SequentialRules, SessionKNN, SessionKNNConfig)
 from recdash.models.base import TrainData
 from recdash.recommend import LIST_COLUMNS, Service
 
@@ -140,3 +141,57 @@ class TestEASE(PersonalisedContract):
     def test_refuses_catalogs_above_the_limit_with_the_size(self):
         with pytest.raises(CapacityError, match=r"10 x 10 .* limit is 5 items"):
             EASE(EASEConfig(max_items=5)).fit(checkerboard())
+
+
+def _train(seqs: list[list[str]]) -> tuple[TrainData, dict[str, int]]:
+    """Training sequences in this order (oldest first), each its own session."""
+    rows = [(f"s{u:03d}", i) for u, s in enumerate(seqs) for i in s]
+    ds, _ = prepare_dataset("s", pd.DataFrame(rows, columns=[S.USER, S.ITEM]))
+    sp = make_split(ds.interactions, ds.catalog, "loo")
+    return TrainData(sp.items, sp.users, sp.sequences), {i: k for k, i in enumerate(sp.items)}
+
+
+class TestSessionKNN(PersonalisedContract):
+    def make(self):
+        return SessionKNN(SessionKNNConfig(neighbors=10))
+
+    def test_scores_are_summed_cosines_of_the_nearest_sessions(self):
+        data, idx = _train([["a", "b", "c"], ["a", "d"], ["x", "y"]])
+        m = SessionKNN(SessionKNNConfig(neighbors=2)).fit(data)
+        scores = m.score([np.array([idx["a"], idx["b"]])])[0]
+        # Query weights: a 1/2, b 2/2 (latest counts most); |q| = sqrt(5)/2.
+        # Session 0 {a,b,c}: dot 1.5, cos = 1.5 / (sqrt(3) * sqrt(5)/2); session 1 {a,d}:
+        # dot 0.5, cos = 0.5 / (sqrt(2) * sqrt(5)/2); session 2 shares nothing.
+        s0, s1 = 1.5 / (np.sqrt(3) * np.sqrt(5) / 2), 0.5 / (np.sqrt(2) * np.sqrt(5) / 2)
+        assert scores[idx["c"]] == pytest.approx(s0, rel=1e-5)
+        assert scores[idx["d"]] == pytest.approx(s1, rel=1e-5)
+        assert scores[idx["a"]] == pytest.approx(s0 + s1, rel=1e-5)  # repeats can be scored
+        assert scores[idx["x"]] <= 0 and scores[idx["y"]] <= 0  # no evidence: below all
+
+    def test_only_the_k_nearest_count_and_the_newer_wins_a_tie(self):
+        data, idx = _train([["a", "old"], ["a", "new"]])
+        scores = SessionKNN(SessionKNNConfig(neighbors=1)).fit(data).score(
+            [np.array([idx["a"]])])[0]
+        assert scores[idx["new"]] > 0 and scores[idx["old"]] <= 0
+
+    def test_only_the_last_events_form_the_query(self):
+        data, idx = _train([["a", "b"], ["z", "y"]])
+        m = SessionKNN(SessionKNNConfig(last=1)).fit(data)
+        scores = m.score([np.array([idx["a"], idx["z"]])])[0]  # only z is read
+        assert scores[idx["y"]] > 0 and scores[idx["b"]] <= 0
+
+
+class TestSequentialRules(PersonalisedContract):
+    def make(self):
+        return SequentialRules()
+
+    def test_rules_follow_the_last_item_with_weight_one_over_the_gap(self):
+        data, idx = _train([["a", "b", "c"], ["a", "c"], ["c", "a"]])
+        m = SequentialRules(RulesConfig(window=2)).fit(data)
+        scores = m.score([np.array([idx["c"], idx["a"]])])[0]  # the last item, a, counts
+        # After a: b at gap 1 (1), c at gap 2 (1/2) and gap 1 (1): b 1, c 1.5; nothing else.
+        assert scores[idx["b"]] == pytest.approx(1.0)
+        assert scores[idx["c"]] == pytest.approx(1.5)
+        assert scores[idx["a"]] <= 0  # no rule a -> a: popularity - 1, below every rule
+        assert SequentialRules(RulesConfig(window=1)).fit(data).score(
+            [np.array([idx["a"]])])[0][idx["c"]] == pytest.approx(1.0)

@@ -92,7 +92,7 @@ def test_earlier_runs_flat_settings_still_load():
 
 def test_the_registry_names_every_kind_once_with_its_lane():
     assert "attention" in MODELS and MODELS["attention"].headline
-    assert set(BASELINES) == {"pop", "pop-recent", "itemknn", "ease"}
+    assert set(BASELINES) == {"pop", "pop-recent", "itemknn", "ease", "sknn", "rules"}
     assert all(MODELS[name].lane == SHORT and not MODELS[name].uses_gpu for name in BASELINES)
     assert type(baseline("ease")).__name__ == "EASE"
     with pytest.raises(SettingError, match="not a baseline"):
