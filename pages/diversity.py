@@ -25,6 +25,7 @@ st.title("Diversity")
 root = state.workspace_root()
 name = loaders.require_dataset(root)
 run_id = run_ui.pick_run(run_ui.require_runs(root, name))
+models.require_run(root, run_id)
 rc = D.context(root, run_id)
 if not rc.items.has_categories:
     st.caption("This shop's catalog has no categories, so the category cap, calibration, "

@@ -32,6 +32,10 @@ shown = runs[runs["run"].isin(chosen)]
 accuracy, beyond = runs_view.metric_names(shown)
 
 st.subheader("Metrics")
+said = runs_view.verdict(runs)
+if said is not None:
+    (st.warning if said[0] == "loses" else st.success)(
+        said[1], icon=":material/balance:" if said[0] == "loses" else ":material/check:")
 if shown["badge"].nunique() > 1:
     st.warning("These runs were measured differently (see the protocol column): compare their "
                "numbers with care.", icon=":material/warning:")

@@ -17,6 +17,7 @@ name = loaders.require_dataset(root)
 run_id = run_ui.pick_run(run_ui.require_runs(root, name), help=(
     "attention weights and item-side attributions need the attention ranker; SHAP over the "
     "history works for every model"))
+models.require_run(root, run_id)
 left, right = st.columns([1, 2])
 query = left.text_input("Shopper ID contains", placeholder="e.g. u00042")
 matches = shopper.search_users(models.user_ids(root, name), query)

@@ -16,8 +16,10 @@ PICK_BY = {"id": "Search by ID", "interesting": "Show me interesting shoppers"}
 st.title("Shopper")
 root = state.workspace_root()
 name = loaders.require_dataset(root)
-run_id = run_ui.pick_run(run_ui.require_runs(root, name))
-service = models.load_run(root, run_id)
+runs = run_ui.require_runs(root, name)
+run_id = run_ui.pick_run(runs)
+run_ui.warn_if_a_baseline_wins(runs, run_id)
+service = models.require_run(root, run_id)
 catalog = service.dataset.catalog
 products = service.dataset.products  # indexed by item_id, built once per loaded run
 

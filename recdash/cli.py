@@ -161,8 +161,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             ws.ensure_demo()
     if getattr(args, "pairs", None):
         return _evaluate_pairs(args, ws, spec)
-    bar = _Bar(f"{spec.model} on {spec.dataset}" + (f" (resuming {resume})" if resume else ""),
-               not args.json)
+    # Progress goes to stderr, with --json too: a long run is never silent.
+    bar = _Bar(f"{spec.model} on {spec.dataset}" + (f" (resuming {resume})" if resume else ""))
     try:
         run_id, result = run_evaluation(ws, spec, progress=bar, run_id=resume)
     finally:

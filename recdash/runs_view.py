@@ -266,3 +266,46 @@ def best_run(runs: pd.DataFrame) -> str:
         return runs["run"].iloc[-1]
     score = runs[BEST_BY]
     return runs.loc[score >= score.max() - 1e-12, "run"].iloc[-1]
+
+
+def verdict(runs: pd.DataFrame, metric: str = BEST_BY) -> tuple[str, str] | None:
+    """Whether the headline model (the attention ranker) beats the baselines, in words.
+
+    Compares the best headline run with the best baseline run measured the same way (the same
+    protocol badge as the newest headline run), so a model that learnt nothing beyond best
+    sellers is never shown without saying so.
+
+    Args:
+        runs: a `runs_table`.
+        metric: the metric compared.
+
+    Returns:
+        ("loses" or "wins", a sentence), or None when there is no headline run or no baseline
+        run measured the same way.
+    """
+    from recdash.runs.registry import MODELS
+
+    if metric not in runs or runs.empty:
+        return None
+    headline = {name for name, kind in MODELS.items() if kind.headline}
+    ours = runs[runs["model"].isin(headline) & runs[metric].notna()]
+    if ours.empty:
+        return None
+    same = runs[(runs["badge"] == ours["badge"].iloc[-1]) & runs[metric].notna()]
+    ours, theirs = same[same["model"].isin(headline)], same[~same["model"].isin(headline)]
+    if ours.empty or theirs.empty:
+        return None
+    mine, best = ours.loc[ours[metric].idxmax()], theirs.loc[theirs[metric].idxmax()]
+    label = MODELS[mine["model"]].label.lower()
+    other = MODELS[best["model"]].label
+    a, b = float(mine[metric]), float(best[metric])
+    if a <= b:
+        gap = f" ({(b - a) / a:.0%} higher)" if a > 0 else ""
+        return "loses", (f"The {label} does not beat {other} on this data: {other} "
+                         f"({best['run']}) reaches {metric} {b:.4f}{gap}, the best {label} run "
+                         f"({mine['run']}) {a:.4f}. Serve and export {other} here, or train the "
+                         f"{label} with other settings.")
+    return "wins", (f"The {label} ({mine['run']}) beats every baseline measured the same way: "
+                    f"{metric} {a:.4f} against {b:.4f} for {other} ({best['run']}), "
+                    f"{(a - b) / b:+.0%}." if b > 0 else
+                    f"The {label} ({mine['run']}) beats every baseline measured the same way.")

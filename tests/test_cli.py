@@ -36,6 +36,7 @@ def test_import_datasets_evaluate_roundtrip(tmp_path):
     for model in ("pop", "itemknn", "ease"):
         out = run("evaluate", "--data", "shop", "--model", model, "--k", "5", "--json", ws=ws)
         assert out.returncode == 0, out.stderr
+        assert f"{model} on shop" in out.stderr  # progress on stderr, with --json too
         res = json.loads(out.stdout)
         assert res["protocol"]["ranking"] == "full" and res["protocol"]["n_candidates"] == 5
         assert 0.0 <= res["metrics"]["NDCG@5"] <= 1.0

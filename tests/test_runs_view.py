@@ -173,3 +173,22 @@ def test_training_curves_follow_the_events():
     ndcg = charts.validation_ndcg(events)
     assert list(ndcg.data[0].x) == [1.0] and list(ndcg.data[0].y) == [0.1]
     assert not charts.validation_ndcg(events[:1]).data  # before the first validation
+
+
+def _table(rows):
+    return pd.DataFrame(rows, columns=["run", "model", "badge", "NDCG@10"])
+
+
+def test_the_verdict_says_plainly_when_a_baseline_wins():
+    runs = _table([("pop #1", "pop", "LOO", 0.0173), ("ease #1", "ease", "LOO", 0.0171),
+                   ("attention #1", "attention", "LOO", 0.0170),
+                   ("itemknn #1", "itemknn", "temporal", 0.5)])  # measured differently
+    kind, text = rv.verdict(runs)
+    assert kind == "loses"
+    assert text.startswith("The attention ranker does not beat Best sellers on this data")
+    assert "NDCG@10 0.0173 (2% higher)" in text and "0.0170" in text
+    runs.loc[2, "NDCG@10"] = 0.0200
+    kind, text = rv.verdict(runs)
+    assert kind == "wins" and "0.0200 against 0.0173 for Best sellers (pop #1), +16%" in text
+    assert rv.verdict(runs[runs["model"] != "attention"]) is None  # nothing to compare
+    assert rv.verdict(runs[runs["badge"] == "temporal"]) is None

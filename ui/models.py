@@ -15,6 +15,7 @@ import streamlit as st
 
 from recdash import shopper
 from recdash.data import schema as S
+from recdash.errors import RecdashError
 from recdash.recommend import Service
 from recdash.rerank.run import RunContext, run_context
 from recdash.runs.load import load_run as _load_run
@@ -30,6 +31,17 @@ def load_run(root: str, run_id: str) -> Service:
         RecdashError: an unknown or unfinished run.
     """
     return _load_run(Workspace(root), run_id)
+
+
+def require_run(root: str, run_id: str) -> Service:
+    """`load_run`, or an error on the page saying why the run cannot be served (a missing or
+    damaged checkpoint, say) and what to do, and the page stops."""
+    try:
+        return load_run(root, run_id)
+    except RecdashError as exc:
+        st.error(f"Run {run_id} cannot be loaded: {exc}", icon=":material/error:")
+        st.caption("Pick another run above, or train this model again on the Train page.")
+        st.stop()
 
 
 @st.cache_resource(max_entries=4, show_spinner="Preparing re-ranking...")

@@ -52,3 +52,12 @@ def pick_run(runs: pd.DataFrame, help: str | None = None) -> str:
     main = runs.loc[runs["model"].isin(headline), "run"].tolist()
     run = st.selectbox("Run", newest, index=newest.index(main[-1]) if main else 0, help=help)
     return runs.loc[runs["run"] == run, "run_id"].iloc[0]
+
+
+def warn_if_a_baseline_wins(runs: pd.DataFrame, run_id: str) -> None:
+    """Under the run picker: when the chosen run is the headline model's and a baseline beats
+    it on this data (`runs_view.verdict`), say so."""
+    said = runs_view.verdict(runs)
+    model = runs.loc[runs["run_id"] == run_id, "model"]
+    if said and said[0] == "loses" and len(model) and MODELS[model.iloc[0]].headline:
+        st.warning(said[1], icon=":material/balance:")

@@ -4,6 +4,7 @@ uses instead and still exports."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from recdash.runs.spec import RunSpec
 from recdash.runs.train import run_evaluation
 from recdash.workspace import Workspace
 from tests.app_helpers import labelled, start_app
+from ui.runs import RUNS_TTL_S
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +50,30 @@ def test_a_preset_the_run_cannot_follow_says_what_is_used_and_exports(
     assert not at.exception, at.exception
     assert not at.error, at.error[0].value
     assert at.download_button[0].label == "Download CSV"
+
+
+def test_the_page_says_plainly_when_a_baseline_beats_the_attention_ranker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = Workspace(tmp_path)
+    ws.ensure_demo()
+    pop_id, pop = run_evaluation(ws, RunSpec("demo", "pop"))
+    # An attention run measured the same way that learnt less than best sellers (stored as a
+    # run would be; training one is not what this test is about).
+    run = ws.create_run("demo", "attention", {"spec": RunSpec("demo", "attention").to_dict()},
+                        {})
+    ws.set_run_protocol(run, pop.protocol.to_dict())
+    ws.finish_run(run, {"all": {k: v * 0.9 for k, v in pop.metrics.items()}})
+    at = start_app(tmp_path, monkeypatch, "pages/evaluate.py")
+    assert not at.exception, at.exception
+    said = [w.value for w in at.warning]
+    assert any(w.startswith("The attention ranker does not beat Best sellers on this data")
+               for w in said), said
+    shopper = start_app(tmp_path, monkeypatch, "pages/shopper.py")
+    assert not shopper.exception, shopper.exception
+    assert any("does not beat Best sellers" in w.value for w in shopper.warning)
+    # That run has no checkpoint: the page says so instead of failing.
+    assert any(e.value.startswith(f"Run {run} cannot be loaded") for e in shopper.error)
+    ws.finish_run(run, {"all": {k: v * 1.2 for k, v in pop.metrics.items()}})
+    time.sleep(RUNS_TTL_S + 0.2)  # the page re-reads the runs this often
+    at.run()
+    assert any("beats every baseline measured the same way" in s.value for s in at.success)
