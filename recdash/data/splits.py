@@ -208,3 +208,22 @@ def _temporal(items, users, seqs, candidates, kcore, notes, test_days, valid_day
                  " (UTC); users with no history before a cutoff are not evaluated there")
     return Split("temporal", items, users, seqs, train_len, valid, test, candidates, kcore,
                  tuple(notes))
+
+
+def every_position(split: Split, valid_share: float = 0.1, seed: int = 0) -> Split:
+    """A split for training on given sequences and testing elsewhere (on given pairs, see
+    `recdash.eval.pairs`): every event of every sequence is training data, except the last event
+    of a random `valid_share` of the sequences (of two events or more), which is the validation
+    target that early stopping reads. The test stage is empty.
+    """
+    n = split.sequences.lengths
+    held = (np.random.default_rng(seed).random(len(n)) < valid_share) & (n >= 2)
+    valid_u = np.flatnonzero(held)
+    valid = _stage(valid_u, n[valid_u] - 1, split.sequences, np.ones(len(valid_u), np.int64))
+    none = np.zeros(0, np.int64)
+    test = _stage(none, none, split.sequences, none)
+    note = (f"every event is training data but the last of {len(valid_u):,} sequences "
+            f"({valid_share:.0%}, validation)")
+    return Split(split.kind, split.items, split.users, split.sequences,
+                 np.where(held, n - 1, n), valid, test, split.candidates, split.kcore,
+                 (*split.notes, note))

@@ -5,8 +5,8 @@ linearly from its last event back to its first, so the latest clicks count most;
 are the training sequences with the highest cosine similarity to it, and an item's score is the
 summed similarity of the neighbours that hold it (Ludewig & Jannach, "Evaluation of session-based
 recommendation algorithms", UMUAI 2018; tuned kNN methods of this family stay competitive with
-neural session models: Shehzad & Jannach, ECIR 2024). Among equally similar neighbours the more
-recent ones win (training sequences are ordered oldest first, as sessions are imported).
+neural session models: Shehzad & Jannach, ECIR 2024). Among equally similar neighbours the one
+stored later wins, so that ties are broken the same way every time.
 """
 
 from __future__ import annotations
@@ -80,12 +80,12 @@ class SessionKNN(Recommender):
         out = np.zeros((len(histories), self.n_items), dtype=np.float32)
         step = max(1, _SIM_CELLS // max(n_sessions, 1))
         k = min(self.config.neighbors, n_sessions)
-        recency = np.arange(n_sessions) * 1e-12  # ties: the newer session (float64 to show)
+        later = np.arange(n_sessions) * 1e-12  # ties: the later stored (float64 to show)
         for lo in range(0, len(histories), step):
             q = self.query(histories[lo:lo + step])  # (b, I)
             qn = np.sqrt(np.asarray(q.multiply(q).sum(axis=1)).ravel()) + 1e-12
             sims = (q @ self.sessions_.T).toarray() / self.norms_[None, :] / qn[:, None]
-            ranked = np.where(sims > 0, sims.astype(np.float64) + recency[None, :], 0.0)
+            ranked = np.where(sims > 0, sims.astype(np.float64) + later[None, :], 0.0)
             top = np.argpartition(-ranked, k - 1, axis=1)[:, :k] if k < n_sessions else \
                 np.tile(np.arange(n_sessions), (len(ranked), 1))
             weights = np.take_along_axis(sims, top, axis=1)  # (b, k)

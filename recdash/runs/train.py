@@ -15,7 +15,7 @@ import pandas as pd
 
 from recdash.data import schema as S
 from recdash.data.dataset import Dataset
-from recdash.data.splits import Split, make_split
+from recdash.data.splits import Split, every_position, make_split
 from recdash.errors import RecdashError
 from recdash.eval.evaluate import EvalResult, evaluate
 from recdash.eval.protocol import Protocol
@@ -157,7 +157,9 @@ def run_pairs(ws: Workspace, spec: RunSpec, pairs_file: str | Path,
     `recdash.eval.pairs`): a published session split, reproduced exactly.
 
     The model trains on every event of the dataset's sequences except those of the sessions
-    the pairs file names (its `session_id` column), so no test session leaks into training.
+    the pairs file names (its `session_id` column), so no test session leaks into training,
+    and but the last event of 10% of the sequences, which early stopping validates on (see
+    `recdash.data.splits.every_position`).
 
     Returns:
         (run id, metrics, protocol).
@@ -174,19 +176,25 @@ def run_pairs(ws: Workspace, spec: RunSpec, pairs_file: str | Path,
     if events.empty:
         raise RecdashError(f"every sequence of '{spec.dataset}' is a test session of "
                            f"{Path(pairs_file).name}: nothing is left to train on")
-    split = make_split(events, ds.catalog, "loo", candidates="interacted")
+    split = every_position(make_split(events, ds.catalog, "loo", candidates="interacted"))
     run_id = ws.create_run(spec.dataset, spec.model, {"spec": spec.to_dict(),
                                                       "pairs": Path(pairs_file).name}, {})
     try:
         model = spec.kind.build(spec.config, BuildContext(ws, ds, split, ws.run_dir(run_id),
                                                           spec.device, None,
                                                           part(progress, 0.0, 0.05)))
-        data = TrainData(split.items, split.users, split.sequences, ds.catalog, split)
+        data = TrainData.from_split(split, ds.catalog)
         model.fit(data, progress=part(progress, 0.05, 0.8))
         metrics = evaluate_pairs(model, split.items, pairs, spec.ks, part(progress, 0.8, 1.0))
     except BaseException as exc:
         ws.finish_run(run_id, {}, status="failed", message=str(exc) or type(exc).__name__)
         raise
+    trained = getattr(model, "result", None)
+    if trained is not None:  # the attention ranker: its epochs, as run_evaluation keeps them
+        ws.set_run_params(run_id, {"spec": spec.to_dict(), "pairs": Path(pairs_file).name,
+                                   "training": {k: v for k, v in asdict(trained).items()
+                                                if k != "history"}})
+        (ws.run_dir(run_id) / "history.json").write_text(json.dumps(trained.history))
     protocol = Protocol("pairs", "test", "full", split.n_items, "interacted", spec.ks, False,
                         0, len(pairs))
     ws.set_run_protocol(run_id, {**protocol.to_dict(), "pairs_file": Path(pairs_file).name})

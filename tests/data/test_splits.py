@@ -80,3 +80,23 @@ def test_sequences_prefix_matches_python_slicing():
     cut = rng.integers(0, 10, 40)
     pre = seqs.prefix(cut)
     assert [pre[i].tolist() for i in range(40)] == [s[:c] for s, c in zip(lists, cut)]
+
+
+def test_every_position_trains_on_every_event_but_the_validation_targets():
+    from recdash.data.sequences import Sequences
+    from recdash.data.splits import every_position
+
+    rows = [(f"s{u:03d}", f"i{(u + t) % 9}") for u in range(200) for t in range(2 + u % 4)]
+    ds, _ = prepare_dataset("s", pd.DataFrame(rows, columns=[S.USER, S.ITEM]))
+    base = make_split(ds.interactions, ds.catalog, "loo")
+    split = every_position(base, valid_share=0.1, seed=3)
+    n = split.sequences.lengths
+    held = np.zeros(len(n), bool)
+    held[split.valid.users] = True
+    assert 5 < held.sum() < 40  # about 10% of 200
+    assert (split.train_len[~held] == n[~held]).all()  # every event of the others
+    assert (split.train_len[held] == n[held] - 1).all()  # all but the validation target
+    assert (split.valid.cut == n[held] - 1).all()
+    last = split.sequences.items[split.sequences.offsets[1:][held] - 1]
+    assert (split.valid.targets.items == last).all()
+    assert len(split.test.users) == 0 and isinstance(split.train(), Sequences)

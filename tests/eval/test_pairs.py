@@ -87,3 +87,23 @@ def test_the_cli_keeps_the_pairs_sessions_out_of_training(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["metrics"]["P@1"] == 1.0  # a -> b was learnt
     run = ws.runs().iloc[-1]
     assert run["status"] == "finished" and ws.metrics(run["id"])["all"]["P@1"] == 1.0
+
+
+def test_the_attention_ranker_trains_on_every_position_for_pairs(tmp_path):
+    from recdash.runs.spec import RunSpec
+    from recdash.runs.train import run_pairs
+
+    walk = "abcdefghijkl"  # more items than the validation's list length, 10
+    rows = [(f"s{u:02d}", walk[(u + t) % 12]) for u in range(40) for t in range(4)]
+    ds, _ = prepare_dataset("sess", pd.DataFrame(rows, columns=[S.USER, S.ITEM]))
+    ws = Workspace(tmp_path / "ws")
+    ws.save_dataset(ds)
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("prefix\tnext_item\na b c\td\nb\tc\n")
+    spec = RunSpec.build("sess", "attention", {"epochs": 3, "max_len": 5, "dim": 16,
+                                               "text": False}, ks=(2,), device="cpu")
+    run_id, metrics, protocol = run_pairs(ws, spec, pairs)
+    assert protocol.split == "pairs" and metrics["pairs"] == 2
+    history = json.loads((ws.run_dir(run_id) / "history.json").read_text())
+    assert len(history) == 3
+    assert ws.runs().set_index("id").loc[run_id, "status"] == "finished"

@@ -168,7 +168,7 @@ class TestSessionKNN(PersonalisedContract):
         assert scores[idx["a"]] == pytest.approx(s0 + s1, rel=1e-5)  # repeats can be scored
         assert scores[idx["x"]] <= 0 and scores[idx["y"]] <= 0  # no evidence: below all
 
-    def test_only_the_k_nearest_count_and_the_newer_wins_a_tie(self):
+    def test_only_the_k_nearest_count_and_the_later_stored_wins_a_tie(self):
         data, idx = _train([["a", "old"], ["a", "new"]])
         scores = SessionKNN(SessionKNNConfig(neighbors=1)).fit(data).score(
             [np.array([idx["a"]])])[0]
