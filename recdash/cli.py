@@ -98,7 +98,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             ds, report = prepare_dataset(args.name, args.interactions, args.catalog,
                                          mapping=mapping, encoding=args.encoding,
                                          kcore=args.kcore, default_event=args.default_event,
-                                         time_format=args.time_format)
+                                         time_format=args.time_format,
+                                         session_gap=args.session_gap)
         if ds is None:
             _emit(args, {"ok": False, "report": report.to_dict()}, report.format())
             return EXIT_INVALID
@@ -325,6 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how timestamps are written when detection cannot tell: month-first "
                         "(10/30/2011), day-first (30/10/2011), iso8601, epoch-s, epoch-ms, or a "
                         "strptime pattern such as '%%m/%%d/%%Y %%H:%%M' (default: detected)")
+    p.add_argument("--session-gap", type=float, nargs="?", const=30.0, metavar="MINUTES",
+                   help="cut each shopper's events into sessions at this many minutes without "
+                        "an event (default when given alone: 30); a log keyed by a session "
+                        "column is read as sessions without it")
     p.add_argument("--default-event", choices=S.EVENT_TYPES, metavar="TYPE",
                    help="what every row is when the log has no event-type column: view, cart "
                         "or purchase (e.g. purchase for an order export; default: view)")

@@ -140,3 +140,14 @@ def test_import_reads_us_dates_and_takes_every_row_as_a_purchase(tmp_path, flags
     assert bad.returncode == 1  # 10/30: there is no 30th month
     codes = {f["code"] for f in json.loads(bad.stdout)["report"]["findings"]}
     assert "unparseable_timestamps" in codes
+
+
+def test_import_cuts_shoppers_into_sessions_when_asked(tmp_path):
+    events = tmp_path / "clicks.csv"
+    events.write_text("user,item,ts\nu1,a,2024-05-01T10:00\nu1,b,2024-05-01T10:10\n"
+                      "u1,c,2024-05-01T12:00\nu2,a,2024-05-01T09:00\n")
+    out = run("import", "--interactions", str(events), "--name", "visits", "--session-gap",
+              "--json", ws=tmp_path / "ws")
+    assert out.returncode == 0, out.stderr
+    stats = json.loads(out.stdout)["report"]["stats"]
+    assert (stats["sequences"], stats["users"]) == ("sessions", 3)  # u1#1, u1#2, u2#1

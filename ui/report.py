@@ -27,7 +27,9 @@ def show_headline(stats: dict) -> None:
         stats: a report's `stats` (see `recdash.data.validation.summary_stats`).
     """
     shoppers, products, events, span = st.columns(4)
-    shoppers.metric("Shoppers", f"{stats.get('users', 0):,}", help="distinct user_id values")
+    sessions = stats.get("sequences") == "sessions"
+    shoppers.metric("Sessions" if sessions else "Shoppers", f"{stats.get('users', 0):,}",
+                    help="distinct user_id values" + (": each is one visit" if sessions else ""))
     products.metric("Products", f"{stats.get('catalog_items', 0):,}",
                     help=f"in the catalog; {stats.get('items_with_events', 0):,} have events")
     events.metric("Events", f"{stats.get('events', 0):,}",

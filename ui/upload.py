@@ -14,6 +14,7 @@ from recdash.data import schema as S
 from recdash.data.imports import (CATALOG_FIELDS, INTERACTION_FIELDS, ImportRequest, Upload,
                                   import_upload, read_preview, unknown_event_labels)
 from recdash.data.report import ValidationReport
+from recdash.data.sessions import DEFAULT_GAP_MINUTES, keyed_by_session
 from recdash.errors import DataFileError
 from recdash.workspace import Workspace, suggest_name
 from ui.report import plain, show_file_error
@@ -123,6 +124,7 @@ def mapping_step(events: Upload, catalog: Upload | None, names: list[str],
     labels = unknown_event_labels(previews[events.id], columns.get(S.EVENT), failure)
     labels_mapped = pick_event_labels(labels, key)
     default_event, time_format = pick_options(columns, key)
+    session_gap = pick_sessions(columns, key)
     catalog_columns: dict[str, str] = {}
     if catalog is not None:
         st.markdown(f"**{plain(catalog.name)}**: first rows")
@@ -138,7 +140,7 @@ def mapping_step(events: Upload, catalog: Upload | None, names: list[str],
     return ImportRequest(name, events, catalog,
                          S.ColumnMapping(columns, catalog_columns, labels_mapped), overwrite,
                          default_event=default_event, time_format=time_format,
-                         encoding=encoding)
+                         encoding=encoding, session_gap=session_gap)
 
 
 def pick_options(columns: dict[str, str], key: str) -> tuple[str | None, str | None]:
@@ -171,6 +173,23 @@ def pick_options(columns: dict[str, str], key: str) -> tuple[str | None, str | N
         else:
             time_format = choice
     return default_event, time_format
+
+
+def pick_sessions(columns: dict[str, str], key: str) -> float | None:
+    """When the log is keyed by shoppers and has timestamps: whether to cut each shopper's
+    events into sessions, and at what gap of inactivity (minutes), or None."""
+    if S.TIME not in columns or S.USER not in columns:
+        return None
+    if keyed_by_session(columns[S.USER]):
+        st.caption(f"'{plain(columns[S.USER])}' holds sessions: each session is a sequence.")
+        return None
+    left, right = st.columns(2)
+    if not left.toggle("Cut into sessions", False, key=f"{key}:sessions",
+                       help="anonymous visits rather than shoppers: each shopper's events are "
+                            "cut wherever some time passes without an event"):
+        return None
+    return float(right.number_input("Minutes without an event that end a session", 1.0, 1440.0,
+                                    DEFAULT_GAP_MINUTES, step=5.0, key=f"{key}:gap"))
 
 
 def _notes(preview) -> None:

@@ -19,6 +19,7 @@ from recdash.data.catalog import clean_catalog, normalise_catalog
 from recdash.data.public import read_public
 from recdash.data.readers import Source, read_table
 from recdash.data.report import Finding, ValidationReport, examples_from
+from recdash.data.sessions import cut_sessions, sequence_kind
 from recdash.data.splits import kcore_filter
 from recdash.data.validation import normalise_log, summary_stats
 from recdash.errors import DataFileError
@@ -182,8 +183,8 @@ def prepare_dataset(name: str, interactions: Source | pd.DataFrame,
                     mapping: S.ColumnMapping | None = None, interactions_name: str | None = None,
                     catalog_name: str | None = None, encoding: str = "utf-8",
                     default_event: str | None = None, time_format: str | None = None,
-                    kcore: int = 0, notes: list[str] | None = None
-                    ) -> tuple[Dataset | None, ValidationReport]:
+                    session_gap: float | None = None, kcore: int = 0,
+                    notes: list[str] | None = None) -> tuple[Dataset | None, ValidationReport]:
     """Read, map, parse and validate an interaction log and an optional catalog.
 
     Args:
@@ -199,6 +200,8 @@ def prepare_dataset(name: str, interactions: Source | pd.DataFrame,
         time_format: how the log writes timestamps: None to detect; "day-first",
             "month-first", "iso8601", "epoch-s", "epoch-ms", "epoch-us", "excel", or a strptime
             pattern such as "%d/%m/%Y %H:%M" (see `recdash.data.datetimes`).
+        session_gap: cut each shopper's events into sessions at this many minutes without an
+            event (None: one sequence per user_id; see `recdash.data.sessions`).
         kcore: keep only users and items with at least this many events (0 = keep all).
         notes: facts about the source to add to the report.
 
@@ -228,6 +231,10 @@ def prepare_dataset(name: str, interactions: Source | pd.DataFrame,
         report.extend(part)
     if not report.ok:
         return None, report
+    if session_gap is not None:
+        events = cut_sessions(events, session_gap, inter_file, report)
+        if events is None:
+            return None, report
     if kcore > 1:
         events, removed = kcore_filter(events, kcore)
         share = removed["events"] / max(1, removed["events"] + len(events))
@@ -245,6 +252,8 @@ def prepare_dataset(name: str, interactions: Source | pd.DataFrame,
     items, part = cross_check(events, items, inter_file, cat_file, from_log)
     report.extend(part)
     report.stats.update(summary_stats(events, items))
+    report.stats["sequences"] = sequence_kind(report.columns.get(inter_file, []),
+                                              session_gap is not None)
     if kcore > 1:
         report.stats["kcore"] = kcore
     return Dataset(name, events, items, report), report

@@ -63,6 +63,8 @@ class ImportRequest:
         time_format: how timestamps are written (None: detected; see
             `recdash.data.datetimes`).
         encoding: the text encoding of CSV and JSON files without a byte-order mark.
+        session_gap: cut each shopper's events into sessions at this many minutes without
+            an event (None: one sequence per user_id).
     """
 
     name: str
@@ -73,6 +75,7 @@ class ImportRequest:
     default_event: str | None = None
     time_format: str | None = None
     encoding: str = "utf-8"
+    session_gap: float | None = None
 
     @property
     def uploads(self) -> tuple[str, str | None]:
@@ -225,7 +228,8 @@ def _import_locked(ws: Workspace, request: ImportRequest,
         request.name, tables[0], tables[1], mapping=request.mapping,
         interactions_name=request.interactions.name,
         catalog_name=request.catalog.name if request.catalog else None,
-        default_event=request.default_event, time_format=request.time_format)
+        default_event=request.default_event, time_format=request.time_format,
+        session_gap=request.session_gap)
     for note in notes:
         report.add(note)
     if ds is None:

@@ -112,3 +112,18 @@ def test_an_order_export_counts_as_purchases_unless_the_analyst_says_otherwise(r
     assert not at.exception, at.exception
     events = Workspace(root).load_dataset("Online-Retail").interactions["event_type"]
     assert set(events.astype(str)) == {"purchase"}
+
+
+def test_a_shoppers_log_is_cut_into_sessions_from_the_page(root, monkeypatch):
+    at = open_data_page(root, monkeypatch)
+    log = ("user,item,ts\nu1,a,2024-05-01T10:00\nu1,b,2024-05-01T10:10\n"
+           "u1,c,2024-05-01T12:00\nu2,a,2024-05-01T09:00\nu2,b,2024-05-01T09:05\n").encode()
+    at.file_uploader[0].set_value(("clicks.csv", log, "text/csv")).run()
+    assert not at.exception
+    by_label(at.toggle, "Cut into sessions").set_value(True).run()
+    by_label(at.number_input, "Minutes without an event that end a session").set_value(30).run()
+    by_label(at.button, "Validate and import").click().run()
+    assert not at.exception, at.exception
+    ds = Workspace(root).load_dataset("clicks")
+    assert sorted(ds.interactions["user_id"].unique()) == ["u1#1", "u1#2", "u2#1"]
+    assert any(m.label == "Sessions" for m in at.metric)
