@@ -190,6 +190,8 @@ def _evaluate_pairs(args: argparse.Namespace, ws, spec) -> int:
               if "@" in name]
     lines.append(f"  {int(metrics['unknown_targets']):,} of {int(metrics['pairs']):,} next "
                  "items never occur in training (counted as misses)")
+    lines.append(f"  {metrics['repeat_share']:.1%} of the next items repeat an item of their "
+                 "prefix (kept as candidates)")
     _emit(args, {"run": run_id, "model": spec.model, "dataset": spec.dataset,
                  "protocol": protocol.to_dict(), "metrics": metrics}, "\n".join(lines))
     return 0

@@ -120,7 +120,7 @@ def evaluate(model, split: Split, *, stage: str = "test",
     labels = _labels(split, catalog)
     per_user: dict[str, list[np.ndarray]] = {}
     shown = {k: np.zeros(split.n_items, dtype=bool) for k in ks}
-    unreachable = 0
+    unreachable = repeats = 0
     batch = max(1, min(4096, SCORE_BUDGET_BYTES // (4 * split.n_items)))
     n = len(st.users)
     for lo in range(0, n, batch):
@@ -132,6 +132,7 @@ def evaluate(model, split: Split, *, stage: str = "test",
         targets, n_targets = _padded_targets(st.targets, rows)
         gathered = scores.gather(1, torch.from_numpy(np.maximum(targets, 0)))
         unreachable += int(((gathered == float("-inf")).numpy() & (targets >= 0)).sum())
+        repeats += _repeat_rows(hist, targets, split.n_items)
         top = torch.topk(scores, kmax, dim=1).indices.numpy()
         hits = M.hit_matrix(top, targets)
         values: dict[str, np.ndarray] = {}
@@ -158,12 +159,29 @@ def evaluate(model, split: Split, *, stage: str = "test",
     protocol = Protocol(split.kind, stage, "full", split.n_items, split.candidates, ks,
                         exclude_seen, split.kcore, n)
     notes = list(split.notes)
+    if repeats:
+        notes.append(f"{repeats / n:.1%} of the users' targets repeat an item already in their "
+                     "history (a repeat purchase or a return to a viewed item)")
     if unreachable:
         notes.append(f"{unreachable:,} target(s) are items already in the user's history, which "
                      "the seen-item filter makes unreachable; evaluate with exclude_seen=False "
                      "(--keep-seen) for repeat-purchase shops")
     segments = _segments(arrays, st.cut, counts) if n else {}
     return EvalResult(protocol, metrics, segments, notes, time.perf_counter() - start)
+
+
+def _repeat_rows(hist: Sequence[np.ndarray], targets: np.ndarray, n_items: int) -> int:
+    """How many rows have a target (padded with -1) already in their history (a (B, I) bool
+    mask, a quarter of the batch's scores)."""
+    lengths = np.array([len(h) for h in hist], dtype=np.int64)
+    if not lengths.sum():
+        return 0
+    seen = torch.zeros((len(hist), n_items), dtype=torch.bool)
+    seen[torch.from_numpy(np.repeat(np.arange(len(hist)), lengths)),
+         torch.from_numpy(np.concatenate(hist).astype(np.int64))] = True
+    hit = seen.gather(1, torch.from_numpy(np.maximum(targets, 0))) & \
+        torch.from_numpy(targets >= 0)
+    return int(hit.any(dim=1).sum())
 
 
 def mask_seen_(scores: torch.Tensor, histories: Sequence[np.ndarray]) -> None:

@@ -82,7 +82,8 @@ def evaluate_pairs(model, items: np.ndarray, pairs: Pairs, ks: tuple[int, ...] =
         progress: receives (fraction done, message).
 
     Returns:
-        {"P@20": ..., "MRR@20": ..., "NDCG@20": ..., "pairs": P, "unknown_targets": n}.
+        {"P@20": ..., "MRR@20": ..., "NDCG@20": ..., "pairs": P, "unknown_targets": n,
+        "repeat_share": the share of pairs whose next item is already in the prefix}.
     """
     index = pd.Index(items)
     target = index.get_indexer(pairs.targets)  # -1: never seen in training: a miss
@@ -102,8 +103,10 @@ def evaluate_pairs(model, items: np.ndarray, pairs: Pairs, ks: tuple[int, ...] =
                 0.5 * ((scores == mine).sum(axis=1) - 1)
         if progress:
             progress(rows[-1] / len(pairs), f"{rows[-1] + 1:,}/{len(pairs):,} pairs ranked")
+    repeat = np.array([t in set(p) for p, t in zip(pairs.prefixes, pairs.targets)])
     out: dict[str, float] = {"pairs": float(len(pairs)),
-                             "unknown_targets": float((target < 0).sum())}
+                             "unknown_targets": float((target < 0).sum()),
+                             "repeat_share": float(repeat.mean()) if len(repeat) else 0.0}
     for k in ks:
         hit = ranks <= k
         out[f"P@{k}"] = float(hit.mean())

@@ -45,11 +45,13 @@ def test_ranks_and_metrics_match_a_hand_computed_case():
     assert m["MRR@3"] == pytest.approx((1 / 2 + 1) / 4)
     assert m["NDCG@3"] == pytest.approx((1 / math.log2(3) + 1) / 4)
     assert (m["pairs"], m["unknown_targets"]) == (4, 1)
+    assert m["repeat_share"] == 0.0
 
 
 def test_repeats_stay_candidates_and_ties_are_split():
     repeat = Pairs([["c"]], np.array(["c"], object), frozenset())
-    assert evaluate_pairs(Fixed([0, 0, 0, 0, 0], bonus=1.0), ITEMS, repeat, ks=(1,))["P@1"] == 1.0
+    m = evaluate_pairs(Fixed([0, 0, 0, 0, 0], bonus=1.0), ITEMS, repeat, ks=(1,))
+    assert m["P@1"] == 1.0 and m["repeat_share"] == 1.0
     tied = Pairs([["a"]], np.array(["b"], object), frozenset())
     # b ties with 4 others: expected rank 1 + 4/2 = 3.
     assert evaluate_pairs(Fixed([1, 1, 1, 1, 1]), ITEMS, tied, ks=(3,))["MRR@3"] == \
