@@ -6,9 +6,11 @@ import streamlit as st
 from recdash.data.demo import DEMO_NAME
 from recdash.errors import RecdashError
 from recdash.models.attention.config import AttentionSettings
+from recdash.runs.beside import companions
 from recdash.runs.demo import QUICK_SETTINGS, quick_spec
 from recdash.runs.registry import MODELS
 from recdash.runs.spec import CANDIDATES, SPLITS, RunSpec
+from recdash.workspace import Workspace
 from ui import frame, loaders, state
 from ui import jobs as job_ui
 
@@ -69,14 +71,24 @@ else:
     device = st.radio("Device", ["cuda", "cpu"], horizontal=True, format_func=lambda d: (
         f"GPU: {gpu[0]} ({gpu[1]:.0f} GiB)" if d == "cuda" else "CPU"))
 
+beside = kind.headline and st.toggle(
+    "Train baselines beside it", True, help="best sellers and EASE (for a session log: best "
+    "sellers, sequential rules and session k-NN), measured the same way, unless they have run "
+    "already: Evaluate and Shopper then say plainly whether the ranker beats them")
+
+
 def submit(build) -> None:
-    """Build the spec (its values are checked here, on the page) and queue the job."""
+    """Build the spec (its values are checked here, on the page) and queue the job, with its
+    baselines when asked."""
     try:
         spec = build()
     except RecdashError as exc:
         st.error(str(exc), icon=":material/error:")
         return
     job_ui.submit(root, spec)
+    if beside:
+        for twin in companions(Workspace(root), spec):
+            job_ui.submit(root, twin)
 
 
 start, quick = st.columns(2)

@@ -80,6 +80,7 @@ def test_a_tiny_run_started_on_train_finishes_and_shows_on_evaluate(
         labelled(at.number_input, label).set_value(value)
     labelled(at.select_slider, "Hidden size").set_value(16)
     labelled(at.toggle, "Use the text tower").set_value(False)
+    labelled(at.toggle, "Train baselines beside it").set_value(False)  # tested below
     labelled(at.button, "Start").click().run()
     assert not at.exception
     assert "job" in at.toast[0].value
@@ -126,16 +127,27 @@ def test_the_quick_demo_model_starts_in_the_background_and_cancels(
     labelled(at.button, "Quick demo model").click().run()
     assert not at.exception
     ws = Workspace(root)
-    job = jobs.get(ws, jobs.status(ws)["id"].iloc[-1])
+    queue = jobs.status(ws)
+    job = jobs.get(ws, queue.loc[queue["model"] == "attention", "id"].iloc[-1])
     assert job.status == "running" and job.spec.model == "attention"
     assert job.spec == quick_spec("demo", "cpu")
-    labelled(at.button, "Cancel").click().run()
+    # Its baselines were queued beside it, measured the same way (the earlier pop run used a
+    # temporal split, so it does not count).
+    beside = queue[queue["created"] > queue.loc[queue["id"] == job.id, "created"].iloc[0]]
+    assert sorted(beside["model"]) == ["ease", "pop"], beside
+    assert all(jobs.get(ws, j).spec.split == "loo" for j in beside["id"])
+    at.button(key=f"cancel-{job.id}").click().run()  # the baselines have Cancel buttons too
     assert not at.exception
     deadline = time.time() + 30
     while jobs.get(ws, job.id).status == "running" and time.time() < deadline:
         time.sleep(0.5)
         at.run()  # a process stopped before its signal handler was set is noticed here
     assert jobs.get(ws, job.id).status == "cancelled"
+    deadline = time.time() + 90
+    while jobs.status(ws)["status"].isin(("queued", "running")).any() and \
+            time.time() < deadline:  # the baselines beside it finish in seconds
+        time.sleep(0.5)
+    at.run()
     assert "No job is running or waiting." in [c.value for c in at.caption]
     assert at.expander[-1].label.startswith("Jobs that did not finish")
 

@@ -84,6 +84,9 @@ def test_upload_train_restart_and_edit_a_shopper(tmp_path: Path, artifacts: Path
                 box.fill(value)
                 box.press("Enter")
                 wait_idle(page)
+            # One model in this story (baselines beside it are the Train page's app test's).
+            page.get_by_text("Train baselines beside it", exact=True).click()
+            wait_idle(page)
             page.get_by_role("button", name="Start").click()
             page.get_by_text("running", exact=True).first.wait_for(timeout=60_000)
             shot(page, "03-train-running")
