@@ -51,8 +51,9 @@ with st.expander("Advanced"):
                                               1e-3)
         settings["n_heads"] = right.select_slider("Attention heads", [1, 2, 4, 8], 1)
         settings["loss"] = left.radio(
-            "Loss", ["full", "sampled"], horizontal=True, help="full softmax over the catalog, "
-            "or sampled softmax for catalogs of hundreds of thousands of items")
+            "Loss", ["auto", "full", "sampled"], horizontal=True, help="full softmax over the "
+            "whole catalog, or sampled softmax (for catalogs of tens of thousands of items and "
+            "more); auto picks full up to 10,000 items on a CPU and 100,000 on a GPU")
         if settings["loss"] == "sampled":
             settings["n_negatives"] = middle.number_input("Negatives per step", 100, 100_000, 3000)
         settings["patience"] = right.number_input(

@@ -368,7 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
                       ("--n-negatives", int), ("--max-minutes", float), ("--patience", int),
                       ("--seed", int), ("--valid-users", int)):
         g.add_argument(flag, type=typ)
-    g.add_argument("--loss", choices=("full", "sampled"))
+    g.add_argument("--loss", choices=("auto", "full", "sampled"),
+                   help="softmax over the whole catalog, sampled, or auto (the default: full up "
+                        "to 10,000 items on a CPU and 100,000 on a GPU, sampled above)")
     g.add_argument("--no-text", action="store_true", help="train without the text tower")
     p.add_argument("--resume", metavar="RUN", help="continue a killed or cancelled run from its "
                    "last checkpoint, with its own settings (see `recdash runs`)")

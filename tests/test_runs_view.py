@@ -87,11 +87,13 @@ def test_long_and_segment_tables_match_the_stored_metrics(ws):
 
 
 def test_settings_summary_names_only_what_differs_from_the_defaults():
-    # An earlier run's flat settings and today's typed spec read the same.
+    # An earlier run's flat settings read like today's typed spec (its explicit full softmax
+    # differs from today's default, "auto").
     params = {"spec": {"dataset": "tiny", "model": "attention", "split": "temporal",
                        "candidates": "catalog",
                        "settings": {"epochs": 5, "dim": 64, "text": False, "loss": "full"}}}
-    assert rv.settings_summary(json.dumps(params)) == "epochs 5, text off, temporal split"
+    assert rv.settings_summary(json.dumps(params)) == \
+        "epochs 5, loss full, text off, temporal split"
     typed = RunSpec.build("tiny", "attention", {"epochs": 5, "text": False}, split="temporal")
     assert rv.settings_summary(json.dumps({"spec": typed.to_dict()})) == \
         "epochs 5, text off, temporal split"

@@ -89,7 +89,7 @@ def test_a_tiny_run_started_on_train_finishes_and_shows_on_evaluate(
     (job_id,) = jobs.status(ws)["id"]
     assert jobs.get(ws, job_id).spec.config == AttentionSettings.from_flat({
         "epochs": 1, "max_len": 10, "dim": 16, "n_layers": 1, "max_minutes": 10.0,
-        "text": False, "batch_size": 128, "lr": 1e-3, "n_heads": 1, "loss": "full",
+        "text": False, "batch_size": 128, "lr": 1e-3, "n_heads": 1, "loss": "auto",
         "patience": 5, "device": "cpu"})
     deadline = time.time() + TRAIN_DEADLINE_S
     while jobs.get(ws, job_id).status in ("queued", "running") and time.time() < deadline:

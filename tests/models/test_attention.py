@@ -234,3 +234,16 @@ def test_a_checkpoint_pointer_outside_its_run_folder_is_refused(trained, tmp_pat
         (copy / pointer).write_text(json.dumps({"checkpoint": target}))
     with pytest.raises(RecdashError, match="not a checkpoint folder of this run"):
         AttentionRanker.load(copy)
+
+
+def test_auto_loss_is_full_for_small_catalogs_and_sampled_for_large_ones(tmp_path):
+    from recdash.models.attention.config import AUTO_FULL_MAX_ITEMS, resolve_loss
+
+    assert resolve_loss("auto", AUTO_FULL_MAX_ITEMS["cpu"], "cpu") == "full"
+    assert resolve_loss("auto", AUTO_FULL_MAX_ITEMS["cpu"] + 1, "cpu") == "sampled"
+    assert resolve_loss("auto", AUTO_FULL_MAX_ITEMS["cpu"] + 1, "cuda") == "full"
+    assert resolve_loss("full", 10**7, "cpu") == "full"
+    ds, split = cyclic_data()
+    ranker = AttentionRanker(small(), fast(epochs=1), run_dir=tmp_path).fit(
+        TrainData.from_split(split, ds.catalog))
+    assert ranker.train_config.loss == "full"  # the run records what was used, not "auto"

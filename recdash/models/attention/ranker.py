@@ -19,7 +19,7 @@ from recdash.data.sequences import Sequences
 from recdash.eval.evaluate import evaluate
 from recdash.models.attention.checkpoint import load_checkpoint
 from recdash.models.attention.features import build_item_features, features_to_tower, pad_batch
-from recdash.models.attention.config import AttentionConfig, TrainConfig
+from recdash.models.attention.config import AttentionConfig, TrainConfig, resolve_loss
 from recdash.models.attention.model import AttentionRankerNet
 from recdash.models.attention.train import TrainEvent, TrainResult, resolve_device, \
     train_ranker
@@ -74,6 +74,8 @@ class AttentionRanker(Recommender):
         features_to_tower(self.net.items, feats, self.popularity > 0)
         run_dir = self.run_dir or Path(_tempdir())
         self.device = resolve_device(self.train_config.device)
+        self.train_config = replace(self.train_config, loss=resolve_loss(
+            self.train_config.loss, split.n_items, self.device.type))
 
         def validate(net: AttentionRankerNet) -> float:
             res = evaluate(self, split, stage="valid", ks=(10,),
