@@ -26,21 +26,12 @@ from recdash.data import containers as C
 from recdash.data import imports
 from recdash.data.readers import read_table, sniff_format
 from recdash.errors import DataFileError
+from tests.data.bad_inputs import xlsx as _xlsx
 
 CSV = b"user,item,ts\nu1,007,1\nu2,B01,2\n"
 FRAME = pd.DataFrame({"user": ["u1", "u2"], "item": ["007", "B01"], "ts": ["1", "2"]})
 
 
-def _xlsx(sheets: dict[str, list[list]]) -> bytes:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for title, rows in sheets.items():
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
