@@ -18,7 +18,6 @@ import tracemalloc
 import zipfile
 import zlib
 
-import openpyxl
 import pandas as pd
 import pytest
 
