@@ -5,6 +5,8 @@ recommendations for every shopper."""
 import streamlit as st
 
 from recdash import charts, runs_view
+from recdash.errors import RecdashError
+from recdash.runs.train import refit_spec
 from recdash.rerank.presets import load_presets
 from recdash.rerank.setting import adapt
 from recdash.workspace import Workspace
@@ -41,9 +43,11 @@ if shown["badge"].nunique() > 1:
                "numbers with care.", icon=":material/warning:")
 # One list length at a time, accuracy and beyond-accuracy metrics in two tables: every metric
 # at every k in one table would not fit the page's width.
+# Session protocols are read at 20 (P@20, MRR@20), the others at 10.
+usual_k = 20 if shown["badge"].str.startswith(("sessions", "pairs")).any() else 10
 cutoffs = sorted({int(k) for m in accuracy + beyond if (k := m.partition("@")[2]).isdigit()})
 at_k = st.radio("Metrics at list length", cutoffs, format_func=lambda k: f"@{k}",
-                index=cutoffs.index(10) if 10 in cutoffs else 0, horizontal=True) \
+                index=cutoffs.index(usual_k) if usual_k in cutoffs else 0, horizontal=True) \
     if cutoffs else None
 for names, front in ((accuracy, ["run", "badge"]), (beyond, ["run"])):
     names = [m for m in names if m.partition("@")[2] in ("", str(at_k))]
@@ -53,7 +57,14 @@ for names, front in ((accuracy, ["run", "badge"]), (beyond, ["run"])):
                                 **{m: st.column_config.NumberColumn(format="%.4f")
                                    for m in names}})
 for badge, label in dict(zip(shown["badge"], shown["protocol"])).items():
-    st.caption(f"`{badge}`: {label}")
+    if badge:
+        st.caption(f"`{badge}`: {label}")
+names = dict(zip(runs["run_id"], runs["run"]))
+for run_name, source in zip(shown["run"], shown["refit_of"]):
+    if source:
+        st.caption(f"**{run_name}** is {names.get(source, source)} refit on every event, the "
+                   "held-out ones included: it has no figures of its own; "
+                   f"{names.get(source, source)}'s measure it.")
 with st.expander("Models and settings of these runs"):
     st.dataframe(shown[["run", "model", "settings"]], hide_index=True, width="stretch")
 
@@ -93,7 +104,8 @@ st.caption("Top items for every shopper of the dataset, from their whole history
 left, middle, right, last = st.columns(4)
 newest = runs["run"].tolist()[::-1]
 run = left.selectbox("Run", newest, index=newest.index(runs_view.best_run(runs)),
-                     help=f"starts on the best run by {runs_view.BEST_BY} (the newest of equals)")
+                     help="starts on the best run on validation (the newest of equals), or "
+                          "its refit on every event where it has one")
 k = middle.number_input("Items per shopper", 1, 1000, 10)
 fmt = right.radio("Format", list(FORMATS), format_func=FORMATS.get, horizontal=True)
 stored = load_presets(ws)
@@ -106,6 +118,16 @@ if preset is not None:
     _, change = adapt(stored[preset], D.context(root, run_id).items)
     if change:
         st.info(f"Preset **{preset}** on {run}: {change}.", icon=":material/info:")
+chosen = runs.loc[runs["run_id"] == run_id].iloc[0]
+if not chosen["refit_of"] and not (runs["refit_of"] == run_id).any() and st.button(
+        "Refit on every event", icon=":material/restart_alt:",
+        help="train this run's settings again on every event, the held-out ones included "
+             "(the attention ranker for as many epochs as its best validation took), for "
+             "exports and the API; the refit starts as the export's run once it finishes"):
+    try:
+        job_ui.submit(root, refit_spec(ws, run_id))
+    except RecdashError as exc:
+        st.error(str(exc), icon=":material/error:")
 if not runs_view.has_export(ws, run_id, k, preset) and st.button(
         "Prepare the export", icon=":material/calculate:",
         help="scores every shopper once; the result is kept with the run"):

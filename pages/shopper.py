@@ -1,6 +1,7 @@
-"""Shopper: one shopper up close. Pick a finished run and a shopper (by ID or from the lists of
-interesting shoppers), read their history, see the model's recommendations, and edit the history
-("what if they had also bought X?") to watch the list re-rank."""
+"""Shopper: one shopper or session up close. Pick a finished run and a shopper (by ID or from the
+lists of interesting shoppers), or a session in a log of sessions, read their history, see the
+model's recommendations, and edit the history ("what if they had also bought X?") to watch the
+list re-rank."""
 
 import streamlit as st
 
@@ -13,9 +14,12 @@ frame.ensure_frame()
 
 PICK_BY = {"id": "Search by ID", "interesting": "Show me interesting shoppers"}
 
-st.title("Shopper")
 root = state.workspace_root()
 name = loaders.require_dataset(root)
+# A log of sessions (anonymous visits) is read session by session; the page speaks of them.
+sessions = loaders.load_report(root, name).stats.get("sequences") == "sessions"
+who = "session" if sessions else "shopper"
+st.title(who.capitalize())
 runs = run_ui.require_runs(root, name)
 run_id = run_ui.pick_run(runs)
 run_ui.warn_if_a_baseline_wins(runs, run_id)
@@ -23,10 +27,12 @@ service = models.require_run(root, run_id)
 catalog = service.dataset.catalog
 products = service.dataset.products  # indexed by item_id, built once per loaded run
 
-how = st.radio("Find a shopper", list(PICK_BY), format_func=PICK_BY.get, horizontal=True)
+how = st.radio(f"Find a {who}", list(PICK_BY), horizontal=True,
+               format_func=lambda p: PICK_BY[p].replace("shoppers", f"{who}s"))
 if how == "id":
-    query = st.text_input("Shopper ID contains", placeholder="e.g. u00042",
-                          key=state.SHOPPER_QUERY)
+    query = st.text_input(f"{who.capitalize()} ID contains", key=state.SHOPPER_QUERY,
+                          placeholder="part of a session ID (a shopper's sessions cut at a "
+                          "gap are '<shopper>#1', '#2', ...)" if sessions else "e.g. u00042")
     matches = shopper.search_users(models.user_ids(root, name), query)
 else:
     kind = st.selectbox("List", list(shopper.INTERESTING),
@@ -38,9 +44,9 @@ wanted = st.query_params.get(state.USER_PARAM)  # ?user=ID: a link to one shoppe
 if how == "id" and models.is_shopper(root, name, wanted) and (not query or wanted in matches):
     matches = [wanted] + [u for u in matches if u != wanted]
 if not matches:
-    st.info("No shopper matches; try another part of an ID.")
+    st.info(f"No {who} matches; try another part of an ID.")
     st.stop()
-user = st.selectbox("Shopper", matches, format_func=(
+user = st.selectbox(who.capitalize(), matches, format_func=(
     str if how == "id" else lambda u: f"{u} ({counts.at[u, 'events']} events, "
                                       f"{counts.at[u, 'purchases']} purchases)"))
 if st.query_params.get(state.USER_PARAM) != user:
@@ -98,7 +104,9 @@ def what_if() -> None:
     st.subheader("Recommendations")
     left, right = st.columns([3, 1])
     k = left.slider("Items", 1, 50, 10, key=f"k-{widget}")
-    hide_seen = right.toggle("Hide items in the history", True, key=f"hide-{widget}")
+    hide_seen = right.toggle("Hide items in the history", service.exclude_seen,
+                             key=f"hide-{widget}", help="the run's own setting to begin with: "
+                             "logs of sessions and shops that sell again keep them")
     before = models.stored_list(root, run_id, user, k, hide_seen)
     after = models.history_list(root, run_id, history, k, hide_seen) if edited else before
     listed = shopper.diff_recommendations(before, after).rename(columns={"was": "was rank"})

@@ -7,6 +7,7 @@ from recdash.data.demo import DEMO_NAME
 from recdash.errors import RecdashError
 from recdash.models.attention.config import AttentionSettings
 from recdash.runs.beside import companions
+from recdash.runs.defaults import protocol_defaults
 from recdash.runs.demo import QUICK_SETTINGS, quick_spec
 from recdash.runs.registry import MODELS
 from recdash.runs.spec import CANDIDATES, SPLITS, RunSpec
@@ -42,6 +43,10 @@ if kind.config is AttentionSettings:
     settings["text"] = right.toggle(
         "Use the text tower", True, help="describe products by their titles and descriptions "
         "(a sentence model encodes them once per dataset)")
+    settings["tune"] = left.toggle(
+        "Try other settings too", True, help="on a log of 2,000 to 200,000 training events, "
+        "also train a higher dropout, a higher learning rate at half the width and a history "
+        "of 20, each with an equal share of the minutes, and keep the best on validation")
 
 with st.expander("Advanced"):
     if kind.config is AttentionSettings:
@@ -59,8 +64,12 @@ with st.expander("Advanced"):
         settings["patience"] = right.number_input(
             "Patience", 1, 100, 5, help="epochs without a better validation NDCG@10 before "
             "training stops")
-    split = st.radio("Test on", list(SPLITS), format_func=SPLITS.get, horizontal=True)
+    usual = protocol_defaults(loaders.load_report(root, name).stats)
+    split = st.radio("Test on", list(SPLITS), format_func=SPLITS.get, horizontal=True,
+                     index=list(SPLITS).index(usual.split), help=f"the default here: {usual.why}")
     candidates = st.radio("Rank", list(CANDIDATES), format_func=CANDIDATES.get, horizontal=True)
+    keep_seen = st.toggle("Keep items already in the history (buy again)",
+                          not usual.exclude_seen, help=f"the default here: {usual.why}")
 
 gpu = job_ui.gpu()
 device = "cpu"
@@ -95,13 +104,13 @@ def submit(build) -> None:
 start, quick = st.columns(2)
 if start.button("Start", type="primary", icon=":material/play_arrow:", width="stretch"):
     submit(lambda: RunSpec.build(name, model, settings, split=split, candidates=candidates,
-                                 device=device))
+                                 exclude_seen=not keep_seen, device=device))
 if name == DEMO_NAME and quick.button(
         "Quick demo model", icon=":material/bolt:", width="stretch",
         help=f"the attention ranker with small settings ({QUICK_SETTINGS['epochs']} epochs, "
              f"history {QUICK_SETTINGS['max_len']}, hidden size {QUICK_SETTINGS['dim']}): "
              "about a minute on a laptop CPU for the demo shop"):
     submit(lambda: quick_spec(name, device if kind.uses_gpu else "auto", split=split,
-                              candidates=candidates))
+                              candidates=candidates, exclude_seen=not keep_seen))
 
 job_ui.jobs_panel(root, name)  # also marks jobs that died with an earlier studio failed

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,18 +23,36 @@ EXIT_INVALID = 1
 
 
 class _Bar:
-    """A tqdm bar driven by the library's progress callback(fraction, message)."""
+    """Progress on stderr, driven by the library's progress callback(fraction, message): a tqdm
+    bar on a terminal; in a log file or a pipe, one plain line every LOG_EVERY_S seconds (and
+    the last), so that a long run's log stays readable."""
+
+    LOG_EVERY_S = 10.0
 
     def __init__(self, desc: str, enabled: bool = True) -> None:
-        self.bar = tqdm(total=1000, desc=desc, file=sys.stderr, disable=not enabled,
+        self.desc, self.enabled = desc, enabled
+        self.tty = sys.stderr.isatty()
+        self.start, self.last = time.monotonic(), float("-inf")  # the first call prints
+        self.line = ""
+        self.bar = tqdm(total=1000, desc=desc, file=sys.stderr, disable=not (enabled and self.tty),
                         bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
 
     def __call__(self, fraction: float, message: str) -> None:
-        self.bar.n = int(1000 * min(max(fraction, 0.0), 1.0))
-        self.bar.set_postfix_str(message[:60], refresh=True)
+        fraction = min(max(fraction, 0.0), 1.0)
+        if self.tty:
+            self.bar.n = int(1000 * fraction)
+            self.bar.set_postfix_str(message[:60], refresh=True)
+            return
+        now = time.monotonic()
+        self.line = f"{self.desc}: {fraction:4.0%} after {now - self.start:.0f} s, {message}"
+        if self.enabled and now - self.last >= self.LOG_EVERY_S:
+            print(self.line, file=sys.stderr, flush=True)
+            self.last, self.line = now, ""
 
     def close(self) -> None:
         self.bar.close()
+        if self.enabled and self.line:  # the last word, unless it was just printed
+            print(self.line, file=sys.stderr, flush=True)
 
 
 def _pairs(values: Sequence[str] | None, flag: str) -> dict[str, str]:
@@ -135,6 +154,8 @@ def _settings(args: argparse.Namespace) -> dict:
     out = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     if getattr(args, "no_text", False):
         out["text"] = False
+    if getattr(args, "no_tune", False):
+        out["tune"] = False
     return out
 
 
@@ -154,12 +175,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     elif not args.data:
         raise RecdashError("give --data NAME (the dataset to train on), or --resume RUN")
     else:
-        spec = RunSpec.build(args.data, args.model, _settings(args), split=args.split,
-                             ks=tuple(args.k), exclude_seen=not args.keep_seen,
-                             candidates=args.candidates, kcore=args.kcore,
-                             device=getattr(args, "device", "auto"))
         if args.data == "demo":
             ws.ensure_demo()
+        split, keep_seen = _protocol_defaults(ws, args)
+        spec = RunSpec.build(args.data, args.model, _settings(args), split=split,
+                             ks=tuple(args.k), exclude_seen=not keep_seen,
+                             candidates=args.candidates, kcore=args.kcore,
+                             device=getattr(args, "device", "auto"))
     if getattr(args, "pairs", None):
         return _evaluate_pairs(args, ws, spec)
     # Progress goes to stderr, with --json too: a long run is never silent.
@@ -168,13 +190,29 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         run_id, result = run_evaluation(ws, spec, progress=bar, run_id=resume)
     finally:
         bar.close()
-    if result is None:  # a helper process under torchrun: rank 0 reports
-        return 0
+    if result is None:  # a refit (no metrics), or a helper process under torchrun
+        return _refitted(args, run_id, spec) if spec.refit_of and run_id else 0
     _emit(args, {"run": run_id, "model": spec.model, "dataset": spec.dataset,
                  "resumed": bool(resume), **result.to_dict()},
           f"Run {run_id}: {spec.model} on {spec.dataset}" + (" (resumed)" if resume else "") +
           "\n" + result.format())
     return 0
+
+
+def _protocol_defaults(ws, args: argparse.Namespace) -> tuple[str, bool]:
+    """--split and --keep-seen as given, or the dataset's defaults (said on stderr)."""
+    if args.split is not None and args.keep_seen is not None or getattr(args, "pairs", None):
+        return args.split or "loo", bool(args.keep_seen)
+    from recdash.runs.defaults import protocol_defaults
+    from recdash.runs.spec import RunSpec, check_submission
+
+    check_submission(ws, RunSpec(args.data, "pop"))
+    chosen = protocol_defaults(ws.dataset_report(args.data).stats)
+    split = args.split or chosen.split
+    keep = args.keep_seen if args.keep_seen is not None else not chosen.exclude_seen
+    print(f"recdash: {split} split, seen items {'kept' if keep else 'excluded'} ({chosen.why}; "
+          "set --split and --keep-seen/--exclude-seen to choose)", file=sys.stderr)
+    return split, keep
 
 
 def _evaluate_pairs(args: argparse.Namespace, ws, spec) -> int:
@@ -194,6 +232,31 @@ def _evaluate_pairs(args: argparse.Namespace, ws, spec) -> int:
                  "prefix (kept as candidates)")
     _emit(args, {"run": run_id, "model": spec.model, "dataset": spec.dataset,
                  "protocol": protocol.to_dict(), "metrics": metrics}, "\n".join(lines))
+    return 0
+
+
+def cmd_refit(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from recdash.runs.train import refit_spec, run_evaluation
+
+    ws = _workspace(args)
+    spec = refit_spec(ws, args.run)
+    if args.device:
+        spec = replace(spec, device=args.device, config=spec.config)
+    bar = _Bar(f"refit of {args.run} on every event of {spec.dataset}")
+    try:  # progress goes to stderr, with --json too
+        run_id, _ = run_evaluation(ws, spec, progress=bar)
+    finally:
+        bar.close()
+    return _refitted(args, run_id, spec)
+
+
+def _refitted(args: argparse.Namespace, run_id: str, spec) -> int:
+    _emit(args, {"run": run_id, "model": spec.model, "dataset": spec.dataset,
+                 "refit_of": spec.refit_of},
+          f"Run {run_id}: {spec.model} on {spec.dataset}, refit on every event of run "
+          f"{spec.refit_of}, whose figures measure it (nothing is held out of this one)")
     return 0
 
 
@@ -351,9 +414,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="dataset name ('demo' = the demo shop)")
         p.add_argument("--model", required=name == "evaluate", default="attention",
                        choices=list(MODELS))
-        p.add_argument("--split", choices=("loo", "temporal"), default="loo")
+        p.add_argument("--split", choices=("loo", "temporal", "sessions"),
+                       help="default: sessions for a log of sessions with timestamps, else loo")
         p.add_argument("--k", type=int, nargs="+", default=[10, 20, 50])
-        p.add_argument("--keep-seen", action="store_true", help="do not exclude history items")
+        seen = p.add_mutually_exclusive_group()
+        seen.add_argument("--keep-seen", action="store_true", default=None,
+                          help="keep history items as candidates (default for session logs "
+                               "and logs where 10%% or more of purchases buy an item again)")
+        seen.add_argument("--exclude-seen", dest="keep_seen", action="store_false", default=None,
+                          help="leave history items out of the rankings")
         p.add_argument("--candidates", choices=("catalog", "interacted"), default="catalog")
         p.add_argument("--kcore", type=int, default=0)
         p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -372,8 +441,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="softmax over the whole catalog, sampled, or auto (the default: full up "
                         "to 10,000 items on a CPU and 100,000 on a GPU, sampled above)")
     g.add_argument("--no-text", action="store_true", help="train without the text tower")
+    g.add_argument("--no-tune", action="store_true", help="train the given settings only (by "
+                   "default a log of 2,000 to 200,000 training events also tries a higher "
+                   "dropout, a higher learning rate at half the width and a history of 20, "
+                   "each with an equal share of --max-minutes, and keeps the best on "
+                   "validation)")
     p.add_argument("--resume", metavar="RUN", help="continue a killed or cancelled run from its "
                    "last checkpoint, with its own settings (see `recdash runs`)")
+
+    p = add("refit", "train a finished run's settings again on every event, held-out ones "
+                     "included, for use (the studio, exports, the API)")
+    p.add_argument("run", help="the measured run (see `recdash runs`)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"),
+                   help="default: the run's own device setting")
+    p.set_defaults(func=cmd_refit)
 
     p = add("recommend", "top-k recommendations of a trained run for a user")
     p.add_argument("--run", required=True, help="run id (see `recdash runs`)")

@@ -18,7 +18,7 @@ import pandas as pd
 from recdash.data import schema as S
 from recdash.errors import RecdashError
 from recdash.eval.protocol import Protocol
-from recdash.eval.segments import SEGMENTS
+from recdash.eval.segments import SEGMENTS, VALIDATION
 from recdash.exports import MIME, table_bytes
 from recdash.progress import Progress
 from recdash.workspace import Workspace
@@ -27,7 +27,7 @@ HEADLINE = ("NDCG@10", "HR@10", "Coverage@10")  # the numbers a run is summarise
 BEST_BY = "NDCG@10"  # "the best run" is the one with the highest of this metric
 ACCURACY = ("NDCG", "HR", "Recall", "MRR")  # metric families that score hits on the target
 RUN_COLUMNS = ("run_id", "run", "model", "status", "badge", "protocol", "settings", "created",
-               "seconds", "message")
+               "seconds", "message", "validation", "refit_of")
 LONG_COLUMNS = ("run_id", "run", "model", "badge", "segment", "metric", "value")
 EXPORT_COLUMNS = (S.USER, "rank", S.ITEM, S.TITLE, S.CATEGORY, "score")
 EXPORT_FORMATS = MIME  # file format -> MIME type
@@ -68,6 +68,9 @@ def runs_table(ws: Workspace, dataset: str, statuses: tuple[str, ...] | None = (
         stable name such as 'attention #2' (the model's runs on this dataset numbered in creation
         order); `badge` and `protocol` are the Protocol's badge and label ("" for runs that never
         reached evaluation); `created` is a UTC timestamp and `seconds` the run's wall time.
+        `validation` is BEST_BY on the validation stage (what choosing between runs reads; NaN
+        for runs measured before it was kept); `refit_of` names the run a refit on every event
+        was made from ("" for measured runs).
     """
     runs = ws.runs(dataset)
     if runs.empty:
@@ -86,8 +89,12 @@ def runs_table(ws: Workspace, dataset: str, statuses: tuple[str, ...] | None = (
         "seconds": runs["finished"] - runs["created"],
         "message": runs["message"],
     }).reset_index(drop=True)
-    metrics = pd.DataFrame([ws.metrics(r).get("all", {}) for r in table["run_id"]],
-                           index=table.index)
+    stored = [ws.metrics(r) for r in table["run_id"]]
+    table["validation"] = [m.get(VALIDATION, {}).get(ranking_metric(m.get(VALIDATION, {})),
+                                                      float("nan")) for m in stored]
+    table["refit_of"] = [json.loads(p or "{}").get("spec", {}).get("refit_of", "")
+                         for p in runs["params"]]
+    metrics = pd.DataFrame([m.get("all", {}) for m in stored], index=table.index)
     return pd.concat([table, metrics[sorted(metrics.columns, key=_metric_order)]], axis=1)
 
 
@@ -259,16 +266,41 @@ def has_export(ws: Workspace, run_id: str, k: int = 10, preset: str | None = Non
     return (ws.run_dir(run_id) / export_name(k, preset)).exists()
 
 
+def ranking_metric(names) -> str:
+    """The metric runs are ranked by: BEST_BY where it was measured, else NDCG at the shortest
+    list length measured (e.g. NDCG@20 for a session benchmark measured at 20 only)."""
+    names = [n for n in names if n not in RUN_COLUMNS]
+    if BEST_BY in names:
+        return BEST_BY
+    ndcg = sorted((n for n in names if n.startswith("NDCG@")), key=_metric_order)
+    return ndcg[0] if ndcg else BEST_BY
+
+
+def _measured(runs: pd.DataFrame) -> str:
+    """ranking_metric of a runs_table: among the columns that hold a value."""
+    return ranking_metric([c for c in runs.columns if runs[c].notna().any()])
+
+
 def best_run(runs: pd.DataFrame) -> str:
-    """Of a `runs_table`, the run with the highest BEST_BY, the newest among ties (runs are oldest first); the
-    newest run when no run has that metric."""
-    if BEST_BY not in runs or runs[BEST_BY].isna().all():
-        return runs["run"].iloc[-1]
-    score = runs[BEST_BY]
-    return runs.loc[score >= score.max() - 1e-12, "run"].iloc[-1]
+    """Of a `runs_table`, the run to use: the one with the highest `ranking_metric` on
+    validation (on the test stage if no run has validation figures), the newest among ties (runs
+    are oldest first), or its newest refit on every event where it has one; the newest run when
+    no run has a figure."""
+    chosen = runs["run"].iloc[-1]
+    for column in ("validation", _measured(runs)):
+        if column in runs and runs[column].notna().any():
+            score = runs[column]
+            chosen = runs.loc[score >= score.max() - 1e-12, "run"].iloc[-1]
+            break
+    if "refit_of" in runs:
+        source = runs.loc[runs["run"] == chosen, "run_id"].iloc[0]
+        refits = runs.loc[runs["refit_of"] == source, "run"]
+        if len(refits):
+            return refits.iloc[-1]
+    return chosen
 
 
-def verdict(runs: pd.DataFrame, metric: str = BEST_BY) -> tuple[str, str] | None:
+def verdict(runs: pd.DataFrame, metric: str | None = None) -> tuple[str, str] | None:
     """Whether the headline model (the attention ranker) beats the baselines, in words.
 
     Compares the best headline run with the best baseline run measured the same way (the same
@@ -277,7 +309,7 @@ def verdict(runs: pd.DataFrame, metric: str = BEST_BY) -> tuple[str, str] | None
 
     Args:
         runs: a `runs_table`.
-        metric: the metric compared.
+        metric: the metric compared (default: `ranking_metric`).
 
     Returns:
         ("loses" or "wins", a sentence), or None when there is no headline run or no baseline
@@ -285,6 +317,7 @@ def verdict(runs: pd.DataFrame, metric: str = BEST_BY) -> tuple[str, str] | None
     """
     from recdash.runs.registry import MODELS
 
+    metric = metric or _measured(runs)
     if metric not in runs or runs.empty:
         return None
     headline = {name for name, kind in MODELS.items() if kind.headline}

@@ -78,7 +78,9 @@ def test_long_and_segment_tables_match_the_stored_metrics(ws):
     assert list(wide.columns) == [s for s in rv.SEGMENTS if s in wide.columns]
     for run_id, run in zip(table["run_id"], table["run"]):
         for segment, values in ws.metrics(run_id).items():
-            if "NDCG@10" in values:  # None: a segment without users (NaN)
+            if segment == rv.VALIDATION:  # the validation stage's figures, not a segment
+                assert "NDCG@10" in values and segment not in wide.columns
+            elif "NDCG@10" in values:  # None: a segment without users (NaN)
                 expected = np.nan if values["NDCG@10"] is None else values["NDCG@10"]
                 assert wide.at[run, segment] == pytest.approx(expected, nan_ok=True)
     users = rv.segment_users(long)

@@ -1,9 +1,12 @@
 """Train/validation/test splits for sequential recommendation, and the k-core filter.
 
 Leave-one-out by time (the SASRec/BERT4Rec protocol: last event = test, second-to-last =
-validation) and a global temporal split at a cutoff (no information from the future leaks into
-training, the protocol production systems face). A split keeps every user's whole sequence once
-and says, per stage, how much of it is history and which items are the targets.
+validation), a global temporal split at a cutoff (no information from the future leaks into
+training, the protocol production systems face) and, for logs of anonymous sessions, a session
+split by time (the last days' sessions are the test set, every prefix of a test session is
+evaluated against its next event: the protocol of session-based recommendation). A split keeps
+every sequence whole once and says, per stage, how much of it is history and which items are the
+targets; a stage may list one sequence several times, once per prefix.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from recdash.data import schema as S
 from recdash.data.sequences import Sequences
 from recdash.errors import RecdashError
 
-SplitKind = Literal["loo", "temporal"]
+SplitKind = Literal["loo", "temporal", "sessions"]
 Candidates = Literal["catalog", "interacted"]
 
 
@@ -46,12 +49,14 @@ def kcore_filter(events: pd.DataFrame, k: int) -> tuple[pd.DataFrame, dict[str, 
 
 @dataclass(frozen=True)
 class Stage:
-    """One evaluation stage: for each evaluated user, the history cut and the target items.
+    """One evaluation stage: for each evaluated row, a sequence, its history cut and targets.
 
     Attributes:
-        users: (U,) indices into Split.users of the users evaluated in this stage.
-        cut: (U,) number of the user's events (oldest first) that form the history.
-        targets: U sequences of target item indices (one per user for leave-one-out).
+        users: (U,) indices into Split.users of the sequences evaluated in this stage (a
+            sequence appears once per evaluated prefix in the session split).
+        cut: (U,) number of the sequence's events (oldest first) that form the history.
+        targets: U sequences of target item indices (one per row for leave-one-out and the
+            session split).
     """
 
     users: np.ndarray
@@ -64,7 +69,8 @@ class Split:
     """A dataset split into training, validation and test parts.
 
     Attributes:
-        kind: "loo" (leave-one-out by time) or "temporal" (global cutoff).
+        kind: "loo" (leave-one-out by time), "temporal" (global cutoff) or "sessions"
+            (whole sessions split by time, every prefix evaluated).
         items: (I,) the shop's item IDs; position = internal index; the ranking candidates.
         users: (N,) the shop's user IDs; position = row in `sequences`.
         sequences: each user's whole event sequence, oldest first.
@@ -139,11 +145,15 @@ def make_split(events: pd.DataFrame, catalog: pd.DataFrame | None = None, kind: 
             events have no validation target; users with one are training only). "temporal":
             events after the test cutoff are test targets, those between the validation and
             test cutoffs validation targets; histories are everything before the cutoff.
+            "sessions": each sequence is a session, dated by its last event; sessions ending
+            after the test cutoff are test sessions, those ending between the validation and
+            test cutoffs validation sessions, and only the others are training data. Every
+            prefix of a validation or test session is evaluated against its next event.
         kcore: apply a k-core filter first (0 = none).
         candidates: rank the whole catalog ("catalog"), or only items with events ("interacted",
             the convention of published benchmarks).
-        test_days, valid_days: temporal split windows (default: the last 10% of the time range
-            each).
+        test_days, valid_days: temporal and session split windows (default: the last 10% of the
+            time range each).
 
     Returns:
         The Split.
@@ -167,7 +177,9 @@ def make_split(events: pd.DataFrame, catalog: pd.DataFrame | None = None, kind: 
         return _loo(items, users, seqs, n, candidates, kcore, notes)
     if kind == "temporal":
         return _temporal(items, users, seqs, candidates, kcore, notes, test_days, valid_days)
-    raise ValueError(f"split kind must be 'loo' or 'temporal', not {kind!r}")
+    if kind == "sessions":
+        return _sessions(items, users, seqs, candidates, kcore, notes, test_days, valid_days)
+    raise ValueError(f"split kind must be 'loo', 'temporal' or 'sessions', not {kind!r}")
 
 
 def _loo(items, users, seqs, n, candidates, kcore, notes) -> Split:
@@ -183,15 +195,22 @@ def _loo(items, users, seqs, n, candidates, kcore, notes) -> Split:
     return Split("loo", items, users, seqs, train_len, valid, test, candidates, kcore, tuple(notes))
 
 
-def _temporal(items, users, seqs, candidates, kcore, notes, test_days, valid_days) -> Split:
-    times = seqs.times
+def _cutoffs(times: np.ndarray, test_days: float | None, valid_days: float | None,
+             what: str) -> tuple[float, float]:
+    """(validation cutoff, test cutoff) in epoch seconds: the windows' days before the last
+    event, or the last 10% of the time range each."""
     if np.isnan(times).all():
-        raise RecdashError("a temporal split needs timestamps, and this dataset has none; "
+        raise RecdashError(f"a {what} split needs timestamps, and this dataset has none; "
                            "use the leave-one-out split (kind='loo' / --split loo)")
     t0, t1 = np.nanmin(times), np.nanmax(times)
     span = t1 - t0
     t_test = t1 - (test_days * 86400 if test_days else 0.1 * span)
-    t_valid = t_test - (valid_days * 86400 if valid_days else 0.1 * span)
+    return t_test - (valid_days * 86400 if valid_days else 0.1 * span), t_test
+
+
+def _temporal(items, users, seqs, candidates, kcore, notes, test_days, valid_days) -> Split:
+    times = seqs.times
+    t_valid, t_test = _cutoffs(times, test_days, valid_days, "temporal")
     # Per user, events are time-ordered, so the cut is the count of events before a cutoff.
     user_of = np.repeat(np.arange(len(users)), seqs.lengths)
     before_valid = np.bincount(user_of, weights=times < t_valid, minlength=len(users))
@@ -207,6 +226,41 @@ def _temporal(items, users, seqs, candidates, kcore, notes, test_days, valid_day
     notes.append(f"validation from {stamp[0]:%Y-%m-%d %H:%M}, test from {stamp[1]:%Y-%m-%d %H:%M}"
                  " (UTC); users with no history before a cutoff are not evaluated there")
     return Split("temporal", items, users, seqs, train_len, valid, test, candidates, kcore,
+                 tuple(notes))
+
+
+def _prefixes(rows: np.ndarray, seqs: Sequences) -> Stage:
+    """Every prefix of each sequence in `rows` (of two events or more) against its next event:
+    cuts 1 .. n-1, one target each."""
+    n = seqs.lengths[rows]
+    rows = rows[n >= 2]
+    n = n[n >= 2]
+    per = n - 1
+    users = np.repeat(rows, per)
+    cut = np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per) + 1
+    return _stage(users, cut, seqs, np.ones(len(users), np.int64))
+
+
+def _sessions(items, users, seqs, candidates, kcore, notes, test_days, valid_days) -> Split:
+    times = seqs.times
+    t_valid, t_test = _cutoffs(times, test_days, valid_days, "session")
+    n = seqs.lengths
+    ends = np.full(len(n), np.nan)
+    has = n > 0
+    # A session is dated by its last known time (events are time-ordered within a session).
+    last = np.fmax.reduceat(times, seqs.offsets[:-1][has]) if has.any() else np.zeros(0)
+    ends[has] = last
+    ends = np.where(np.isnan(ends), -np.inf, ends)  # an undated session is training data
+    test_s = np.flatnonzero(ends >= t_test)
+    valid_s = np.flatnonzero((ends >= t_valid) & (ends < t_test))
+    train_len = np.where(ends < t_valid, n, 0).astype(np.int64)
+    valid, test = _prefixes(valid_s, seqs), _prefixes(test_s, seqs)
+    stamp = pd.to_datetime([t_valid, t_test], unit="s", utc=True)
+    notes.append(f"{int((train_len > 0).sum()):,} training sessions; {len(valid_s):,} validation "
+                 f"sessions ending from {stamp[0]:%Y-%m-%d %H:%M} and {len(test_s):,} test "
+                 f"sessions ending from {stamp[1]:%Y-%m-%d %H:%M} (UTC), every prefix evaluated "
+                 "against its next event")
+    return Split("sessions", items, users, seqs, train_len, valid, test, candidates, kcore,
                  tuple(notes))
 
 
@@ -227,3 +281,13 @@ def every_position(split: Split, valid_share: float = 0.1, seed: int = 0) -> Spl
     return Split(split.kind, split.items, split.users, split.sequences,
                  np.where(held, n - 1, n), valid, test, split.candidates, split.kcore,
                  (*split.notes, note))
+
+
+def all_events(split: Split) -> Split:
+    """The split for a run refit for use once its settings are chosen: every event of every
+    sequence is training data (the held-out ones included) and no stage is left to evaluate."""
+    none = np.zeros(0, np.int64)
+    empty = _stage(none, none, split.sequences, none)
+    return Split(split.kind, split.items, split.users, split.sequences,
+                 split.sequences.lengths.astype(np.int64), empty, empty, split.candidates,
+                 split.kcore, (*split.notes, "refit on every event: nothing is held out"))

@@ -340,4 +340,21 @@ def summary_stats(events: pd.DataFrame, catalog: pd.DataFrame) -> dict[str, obje
         stats[f"{ev}_events"] = int(counts.get(ev, 0))
     lengths = events.groupby(S.USER, sort=False).size().to_numpy()
     stats["median_events_per_user"] = float(np.median(lengths)) if len(lengths) else 0.0
+    stats["repeat_share"] = repeat_share(events)
+    stats["rebuy_share"] = rebuy_share(events)
     return stats
+
+
+def repeat_share(events: pd.DataFrame) -> float:
+    """Share of the events after each sequence's first whose item the sequence had already
+    (a repeat purchase, or a return to a viewed product): where it is large, recommending seen
+    items ("buy again") matters and rankings keep them."""
+    later = len(events) - events[S.USER].nunique()
+    return float(events.duplicated([S.USER, S.ITEM]).sum() / later) if later > 0 else 0.0
+
+
+def rebuy_share(events: pd.DataFrame) -> float | None:
+    """Share of purchases that buy again an item the same sequence bought before (None for a
+    log without purchases): where it is large, a shop should recommend items already bought."""
+    bought = events[events[S.EVENT] == S.PURCHASE]
+    return float(bought.duplicated([S.USER, S.ITEM]).mean()) if len(bought) else None

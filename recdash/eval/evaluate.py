@@ -138,7 +138,9 @@ def evaluate(model, split: Split, *, stage: str = "test",
         values: dict[str, np.ndarray] = {}
         for k in ks:
             kk = min(k, kmax)
-            values.update(M.accuracy(hits, n_targets, kk))
+            # Named at k even when the catalog is shorter than k (every item is then listed).
+            values.update({f"{name.partition('@')[0]}@{k}": v
+                           for name, v in M.accuracy(hits, n_targets, kk).items()})
             shown[k][top[:, :kk]] = True
             values[f"Novelty@{k}"] = M.novelty(top[:, :kk], info)
             values[f"AvgPop@{k}"] = M.average_popularity(top[:, :kk], counts)
@@ -151,7 +153,8 @@ def evaluate(model, split: Split, *, stage: str = "test",
         for key, v in values.items():
             per_user.setdefault(key, []).append(v)
         if progress:
-            progress(rows[-1] / max(1, n - 1), f"evaluated {rows[-1] + 1:,}/{n:,} users")
+            progress(rows[-1] / max(1, n - 1), f"evaluated {rows[-1] + 1:,}/{n:,} " + (
+                "prefixes" if split.kind == "sessions" else "users"))
     arrays = {k: np.concatenate(v) for k, v in per_user.items()} if n else {}
     metrics = {k: float(v.mean()) for k, v in arrays.items() if not k.startswith("_")}
     for k in ks:
@@ -160,7 +163,7 @@ def evaluate(model, split: Split, *, stage: str = "test",
                         exclude_seen, split.kcore, n)
     notes = list(split.notes)
     if repeats:
-        notes.append(f"{repeats / n:.1%} of the users' targets repeat an item already in their "
+        notes.append(f"{repeats / n:.1%} of the targets repeat an item already in their "
                      "history (a repeat purchase or a return to a viewed item)")
     if unreachable:
         notes.append(f"{unreachable:,} target(s) are items already in the user's history, which "

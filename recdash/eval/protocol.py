@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 SPLIT_NAMES = {"loo": "leave-one-out by time", "temporal": "global temporal split",
+               "sessions": "sessions split by time, every prefix against its next item",
                "pairs": "given (prefix, next item) pairs"}
+PER_PREFIX = ("sessions", "pairs")  # splits whose rows are prefixes, not users
 
 
 @dataclass(frozen=True)
@@ -17,7 +19,7 @@ class Protocol:
     """How a result was measured.
 
     Attributes:
-        split: "loo" or "temporal".
+        split: a key of SPLIT_NAMES.
         stage: "test" or "valid".
         ranking: "full" (every candidate item ranked); sampled ranking is not offered.
         n_candidates: how many items were ranked.
@@ -25,7 +27,7 @@ class Protocol:
         ks: list lengths the metrics were computed at.
         exclude_seen: whether items in the user's history were removed from the ranking.
         kcore: k-core filter applied before splitting (0 = none).
-        n_users: users evaluated.
+        n_users: users evaluated (prefixes for the session split and given pairs).
     """
 
     split: str
@@ -44,14 +46,18 @@ class Protocol:
         parts = [f"{SPLIT_NAMES.get(self.split, self.split)}, {self.stage}",
                  f"{self.ranking} ranking of {self.n_candidates:,} {what}",
                  "seen items excluded" if self.exclude_seen else "seen items kept",
-                 f"{self.n_users:,} " + ("pairs" if self.split == "pairs" else "users")]
+                 f"{self.n_users:,} " + ("prefixes" if self.split == "sessions" else
+                                         "pairs" if self.split == "pairs" else "users")]
+        if self.split in PER_PREFIX:
+            parts.append("P@k is the hit rate HR@k")
         if self.kcore:
             parts.insert(1, f"{self.kcore}-core")
         return "; ".join(parts)
 
     def badge(self) -> str:
         """A short tag for tables and charts, e.g. 'LOO·full/3,416·excl'."""
-        split = {"loo": "LOO", "pairs": "pairs"}.get(self.split, "temporal")
+        split = {"loo": "LOO", "pairs": "pairs", "sessions": "sessions"}.get(self.split,
+                                                                             "temporal")
         seen = "excl" if self.exclude_seen else "incl"
         return f"{split}·{self.ranking}/{self.n_candidates:,}·{seen}"
 

@@ -14,6 +14,7 @@ import numpy as np
 COLD_USER_MAX_EVENTS = 5  # a user with at most this many (history) events counts as cold
 HEAD_SHARE = 0.2  # the most popular 20% of the items with events are the "head"
 SEGMENTS = ("all", "warm users", "cold users", "head items", "tail items", "cold items")
+VALIDATION = "validation"  # a run's validation-stage accuracy, stored beside its segments
 
 
 def cold_users(lengths: np.ndarray) -> np.ndarray:

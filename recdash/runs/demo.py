@@ -16,7 +16,7 @@ from recdash.runs.spec import RunSpec
 from recdash.workspace import Workspace
 
 QUICK_SETTINGS = {"epochs": 5, "max_len": 50, "dim": 32, "n_layers": 2, "text": True,
-                  "max_minutes": 3.0}
+                  "max_minutes": 3.0, "tune": False}
 FIRST_START_BASELINES = ("pop", "ease")
 FIRST_START_ENV = "RECDASH_FIRST_START_TRAINING"  # "0" turns first-start training off
 

@@ -422,7 +422,8 @@ def _run(ws: _JobWorkspace, job: Job, reporter: _Reporter) -> str:
         queue.update(ws, job.id, status="failed", finished=time.time(), message=message)
         return "failed"
     k = min(job.spec.ks)
-    summary = f"NDCG@{k} {result.metrics[f'NDCG@{k}']:.4f}" if f"NDCG@{k}" in result.metrics \
+    summary = "refit on every event" if result is None else \
+        f"NDCG@{k} {result.metrics[f'NDCG@{k}']:.4f}" if f"NDCG@{k}" in result.metrics \
         else "finished"
     queue.update(ws, job.id, status="finished", fraction=1.0, finished=time.time(), message=summary)
     return "finished"

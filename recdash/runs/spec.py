@@ -17,9 +17,11 @@ from recdash.runs.registry import ModelKind, model_kind
 from recdash.settings import check_types, require, unknown_keys
 
 SPLITS = {"loo": "last event of each shopper (leave-one-out)",
-          "temporal": "last days of the log (temporal)"}
+          "temporal": "last days of the log (temporal)",
+          "sessions": "last days' sessions, every prefix (sessions)"}
 CANDIDATES = {"catalog": "every catalog item", "interacted": "items with events only"}
-_FIELDS = ("dataset", "model", "split", "ks", "exclude_seen", "candidates", "kcore", "device")
+_FIELDS = ("dataset", "model", "split", "ks", "exclude_seen", "candidates", "kcore", "device",
+           "refit_of")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,9 @@ class RunSpec:
         kcore: k-core filter before splitting (0 = as stored, or the import's filter).
         device: "auto", "cpu" or "cuda" (models that use a GPU; baselines run on the CPU).
         config: the model kind's settings (its config dataclass); None = its defaults.
+        refit_of: "" for a run that is measured; else the id of the measured run whose settings
+            this run refits on every event, held-out ones included, for use (the studio, the
+            export, the API): it has no metrics of its own.
     """
 
     dataset: str
@@ -47,6 +52,7 @@ class RunSpec:
     kcore: int = 0
     device: str = "auto"
     config: Any = None
+    refit_of: str = ""
 
     def __post_init__(self) -> None:
         if isinstance(self.ks, list):
@@ -143,6 +149,10 @@ class RunSpec:
                  for k, v in now.items() if k not in skip and default.get(k) != v]
         if self.split != "loo":
             parts.append(f"{self.split} split")
+        if not self.exclude_seen:
+            parts.append("seen items kept")
+        if self.refit_of:
+            parts.insert(0, f"refit of {self.refit_of} on every event")
         if self.candidates != "catalog":
             parts.append(f"{self.candidates} candidates")
         return ", ".join(parts) or "defaults"

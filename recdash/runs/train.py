@@ -7,6 +7,7 @@ own process (`recdash.runs.jobs`).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Callable
@@ -15,10 +16,11 @@ import pandas as pd
 
 from recdash.data import schema as S
 from recdash.data.dataset import Dataset
-from recdash.data.splits import Split, every_position, make_split
+from recdash.data.splits import Split, all_events, every_position, make_split
 from recdash.errors import RecdashError
 from recdash.eval.evaluate import EvalResult, evaluate
 from recdash.eval.protocol import Protocol
+from recdash.eval.segments import VALIDATION
 from recdash.models.base import TrainData
 from recdash.progress import Progress, part
 from recdash.runs.registry import BuildContext
@@ -27,12 +29,45 @@ from recdash.workspace import Workspace
 
 
 def load_split(ws: Workspace, spec: RunSpec) -> tuple[Dataset, Split]:
-    """The dataset and the split the spec describes (the same every time)."""
+    """The dataset and the split the spec describes (the same every time); for a refit, every
+    event is training data."""
     ds = ws.load_dataset(spec.dataset)
     kcore = spec.kcore or int(ds.report.stats.get("kcore", 0))
     split = make_split(ds.interactions, ds.catalog, spec.split, kcore=kcore,  # type: ignore
                        candidates=spec.candidates)  # type: ignore[arg-type]
-    return ds, split
+    return ds, all_events(split) if spec.refit_of else split
+
+
+def refit_spec(ws: Workspace, run_id: str) -> RunSpec:
+    """The spec that refits a finished, measured run on every event for use: its settings, and
+    for the attention ranker the settings its tuning chose and as many epochs as its best
+    validation took (without held-out events nothing stops early or tunes).
+
+    Raises:
+        RecdashError: an unknown run, one not finished, or a refit itself.
+    """
+    from dataclasses import fields, replace
+
+    from recdash.models.attention.config import AttentionConfig, AttentionSettings
+    from recdash.runs.load import run_spec
+
+    spec, info = run_spec(ws, run_id)
+    if info["status"] != "finished":
+        raise RecdashError(f"run {run_id} is {info['status']}; only a finished run is refit")
+    if spec.refit_of:
+        raise RecdashError(f"run {run_id} is already a refit on every event (of run "
+                           f"{spec.refit_of})")
+    config = spec.config
+    if isinstance(config, AttentionSettings):
+        trained = json.loads(info["params"]).get("training", {})
+        best = float(trained.get("best_epoch") or config.train.epochs)
+        chosen = trained.get("chosen") or {}  # what tuning chose: kept, not tuned again
+        net = {f.name for f in fields(AttentionConfig)}
+        config = replace(config, model=replace(config.model, **{
+            k: v for k, v in chosen.items() if k in net}), train=replace(
+            config.train, epochs=max(1, math.ceil(best)), tune=False,
+            **{k: v for k, v in chosen.items() if k not in net}))
+    return replace(spec, config=config, refit_of=run_id)
 
 
 def text_embeddings(ws: Workspace, ds: Dataset, split: Split,
@@ -56,6 +91,7 @@ def resumable(ws: Workspace, run_id: str) -> RunSpec:
             checkpoints, or no checkpoint written yet; each says what to do instead.
     """
     from recdash.models.attention.checkpoint import find_checkpoint
+    from recdash.models.attention.ranker import TUNE_DIR
     from recdash.runs.load import run_row, run_spec
 
     status = run_row(ws, run_id)["status"]
@@ -69,7 +105,9 @@ def resumable(ws: Workspace, run_id: str) -> RunSpec:
     if not spec.kind.checkpointed:
         raise RecdashError(f"run {run_id} is a {spec.kind.label} run, which keeps no "
                            "checkpoints (it fits in seconds): train it again instead")
-    if find_checkpoint(ws.run_dir(run_id), "latest") is None:
+    run_dir = ws.run_dir(run_id)
+    trials = sorted((run_dir / TUNE_DIR).glob("*")) if (run_dir / TUNE_DIR).is_dir() else []
+    if all(find_checkpoint(d, "latest") is None for d in [run_dir, *trials]):
         raise RecdashError(f"run {run_id} was stopped before its first checkpoint; there is "
                            "nothing to resume: train it again")
     check_submission(ws, spec)
@@ -80,6 +118,10 @@ def run_evaluation(ws: Workspace, spec: RunSpec, progress: Progress | None = Non
                    on_event: Callable | None = None,
                    run_id: str | None = None) -> tuple[str, EvalResult]:
     """Fit the spec's model on its dataset and evaluate it; returns (run id, test result).
+
+    The validation stage's accuracy is kept too (segment VALIDATION), for choosing between runs
+    without reading the test stage. A refit (`spec.refit_of`) trains on every event and is not
+    evaluated: its result is None.
 
     The run is recorded as 'running' first and 'finished' or 'failed' at the end, so a crash
     never leaves metrics without their run. Files (checkpoints, history) go to the run folder.
@@ -112,9 +154,14 @@ def run_evaluation(ws: Workspace, spec: RunSpec, progress: Progress | None = Non
         ctx = BuildContext(ws, ds, split, run_dir, spec.device, on_event,
                            part(progress, 0.0, 0.05))
         model = kind.build(spec.config, ctx)
-        model.fit(TrainData.from_split(split, ds.catalog), progress=part(progress, 0.05, 0.9))
-        result = evaluate(model, split, ks=spec.ks, exclude_seen=spec.exclude_seen,
-                          catalog=ds.catalog, progress=part(progress, 0.9, 1.0))
+        model.fit(TrainData.from_split(split, ds.catalog), progress=part(progress, 0.05, 0.85))
+        result = valid = None
+        if not spec.refit_of:  # a refit holds nothing out: it has no metrics of its own
+            result = evaluate(model, split, ks=spec.ks, exclude_seen=spec.exclude_seen,
+                              catalog=ds.catalog, progress=part(progress, 0.85, 0.95))
+            valid = evaluate(model, split, stage="valid", ks=spec.ks,
+                             exclude_seen=spec.exclude_seen, progress=part(progress, 0.95, 1.0)
+                             ) if len(split.valid.users) else None
     except BaseException as exc:
         ws.finish_run(run_id, {}, status="failed", message=str(exc) or type(exc).__name__)
         raise
@@ -126,9 +173,16 @@ def run_evaluation(ws: Workspace, spec: RunSpec, progress: Progress | None = Non
         params["training"] = {k: v for k, v in asdict(trained).items() if k != "history"}
         (run_dir / "history.json").write_text(json.dumps(trained.history))
     ws.set_run_params(run_id, params)
+    if result is None:
+        ws.finish_run(run_id, {})
+        return run_id, None  # type: ignore[return-value]
     ws.set_run_protocol(run_id, result.protocol.to_dict())
-    ws.finish_run(run_id, {"all": result.metrics, **{
-        seg: vals for seg, vals in result.segments.items() if seg != "all"}})
+    metrics = {"all": result.metrics, **{seg: vals for seg, vals in result.segments.items()
+                                         if seg != "all"}}
+    if valid is not None:  # what choosing between runs reads: never the test stage
+        metrics[VALIDATION] = {k: v for k, v in valid.metrics.items()
+                               if k.partition("@")[0] in ("HR", "Recall", "NDCG", "MRR")}
+    ws.finish_run(run_id, metrics)
     return run_id, result
 
 

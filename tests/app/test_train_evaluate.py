@@ -51,7 +51,8 @@ def test_both_pages_render_before_any_run(root: Path, monkeypatch: pytest.Monkey
     assert labelled(at.toggle, "Use the text tower").value is True
     labelled(at.selectbox, "Model").select("ease").run()
     assert not at.exception
-    assert not at.toggle and "Epochs" not in [n.label for n in at.number_input]
+    assert "Use the text tower" not in [t.label for t in at.toggle]
+    assert "Epochs" not in [n.label for n in at.number_input]
     assert "No job is running or waiting." in [c.value for c in at.caption]
 
     at.switch_page("pages/evaluate.py").run()
@@ -169,7 +170,8 @@ def test_a_cancelled_run_resumes_from_the_train_page(
     ws = Workspace(root)
     ws.ensure_demo()  # when this test runs alone
     spec = RunSpec.build("demo", "attention", {"epochs": 3, "max_len": 10, "dim": 16,
-                                               "n_layers": 1, "text": False}, device="cpu")
+                                               "n_layers": 1, "text": False, "tune": False},
+                         device="cpu")
     job_id = jobs.submit(ws, spec)
     deadline = time.time() + 3 * TRAIN_DEADLINE_S  # three short trainings in all
     while not any(e["kind"] == "epoch" for e in jobs.events(ws, job_id)) \

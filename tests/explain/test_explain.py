@@ -71,7 +71,7 @@ def shop(tmp_path_factory):
     split = make_split(ds.interactions, ds.catalog, "loo")
     model = AttentionRanker(
         AttentionConfig(n_items=0, max_len=30, dim=16, n_layers=2, n_heads=2, dropout=0.0),
-        TrainConfig(epochs=2, device="cpu", seed=0),
+        TrainConfig(epochs=2, device="cpu", seed=0, tune=False),
         run_dir=tmp_path_factory.mktemp("run"))
     model.fit(TrainData.from_split(split, ds.catalog))
     return model, Service(model, ds, split)

@@ -48,7 +48,7 @@ def small(**kw) -> AttentionConfig:
 
 def fast(**kw) -> TrainConfig:
     base = dict(epochs=30, batch_size=32, lr=5e-3, patience=30, device="cpu", seed=0,
-                checkpoint_minutes=0)
+                checkpoint_minutes=0, tune=False)
     return TrainConfig(**{**base, **kw})
 
 

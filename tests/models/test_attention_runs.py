@@ -21,7 +21,7 @@ from recdash.models.base import TrainData
 from tests.models.test_attention import cyclic_data, small
 ds, split = cyclic_data()
 cfg = TrainConfig(epochs=6, batch_size=8, lr=5e-3, patience=99, device="cpu", seed=0,
-                  checkpoint_minutes=float(sys.argv[2]))
+                  checkpoint_minutes=float(sys.argv[2]), tune=False)
 r = AttentionRanker(small(), cfg, run_dir=sys.argv[1]).fit(TrainData.from_split(split, ds.catalog))
 print("SCORES", list(map(float, r.score([split.train()[0]])[0])))
 print("EPOCHS", [h["epoch"] for h in r.result.history])

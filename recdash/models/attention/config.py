@@ -18,6 +18,11 @@ LOSSES = ("auto", "full", "sampled")
 # costs many times a sampled one (37k items: 12x on one CPU thread).
 AUTO_FULL_MAX_ITEMS = {"cpu": 10_000, "cuda": 100_000}
 DEVICES = ("auto", "cpu", "cuda")
+# Tuning on validation, for small shops: the settings tried beside the run's own, and the sizes
+# of log it is worth it for (fewer events validate on too few shoppers to choose between
+# settings; more make each trial long, and the defaults hold up there).
+TUNE_TRIALS = ({"dropout": 0.5}, {"lr": 3e-3, "dim": 32}, {"max_len": 20})
+TUNE_EVENTS = (2_000, 200_000)
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,9 @@ class TrainConfig:
         device: "auto" (cuda if available), "cpu" or "cuda".
         max_minutes: stop training after this long (0 = no limit).
         checkpoint_minutes: also checkpoint mid-epoch this often.
+        tune: on logs of TUNE_EVENTS training events, train a few other settings too (TUNE_TRIALS:
+            learning rate, dropout, width, history length), each with an equal share of
+            max_minutes, and keep the one with the best validation NDCG@10.
     """
 
     epochs: int = 200
@@ -109,6 +117,7 @@ class TrainConfig:
     device: str = "auto"
     max_minutes: float = 0.0
     checkpoint_minutes: float = 5.0
+    tune: bool = True
 
     def __post_init__(self) -> None:
         check_types(self)

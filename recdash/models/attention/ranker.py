@@ -7,7 +7,10 @@ network. `AttentionRanker.load(run_dir)` restores a trained ranker from its chec
 
 from __future__ import annotations
 
-from dataclasses import replace
+import math
+import shutil
+
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -19,7 +22,8 @@ from recdash.data.sequences import Sequences
 from recdash.eval.evaluate import evaluate
 from recdash.models.attention.checkpoint import load_checkpoint
 from recdash.models.attention.features import build_item_features, features_to_tower, pad_batch
-from recdash.models.attention.config import AttentionConfig, TrainConfig, resolve_loss
+from recdash.models.attention.config import TUNE_EVENTS, TUNE_TRIALS, AttentionConfig, \
+    TrainConfig, resolve_loss
 from recdash.models.attention.model import AttentionRankerNet
 from recdash.models.attention.train import TrainEvent, TrainResult, resolve_device, \
     train_ranker
@@ -27,6 +31,7 @@ from recdash.models.base import Progress, Recommender, TrainData
 from recdash.settings import from_dict
 
 SCORE_BATCH = 256  # histories per forward pass when scoring
+TUNE_DIR = "tune"  # trials train in run folder/tune/<n>; the chosen one is copied up
 
 
 class AttentionRanker(Recommender):
@@ -60,6 +65,10 @@ class AttentionRanker(Recommender):
         if split is None:
             raise ValueError("AttentionRanker needs TrainData.from_split(...) (validation data "
                              "drives early stopping)")
+        trials = self.trials(split)
+        if trials:
+            self._fit_tuned(data, progress, trials)
+            return
         feats = build_item_features(split.items, data.catalog, self.text)
         cfg = replace(self.model_config, n_items=split.n_items,
                       use_text=self.model_config.use_text and self.text is not None,
@@ -78,6 +87,8 @@ class AttentionRanker(Recommender):
             self.train_config.loss, split.n_items, self.device.type))
 
         def validate(net: AttentionRankerNet) -> float:
+            if not len(split.valid.users):  # a refit on every event: nothing is held out
+                return float("nan")
             res = evaluate(self, split, stage="valid", ks=(10,),
                            max_users=self.train_config.valid_users or None)
             return res.metrics["NDCG@10"]
@@ -86,12 +97,50 @@ class AttentionRanker(Recommender):
             if self.on_event:
                 self.on_event(ev)
             if progress:
+                shown = ev.valid_ndcg is not None and not math.isnan(ev.valid_ndcg)
                 msg = f"epoch {ev.epoch}/{ev.epochs} loss {ev.loss:.3f}" + (
-                    f" valid NDCG@10 {ev.valid_ndcg:.4f}" if ev.valid_ndcg is not None else "")
+                    f" valid NDCG@10 {ev.valid_ndcg:.4f}" if shown else "")
                 progress(ev.fraction, msg)
 
         self.result = train_ranker(self.net, split, self.train_config, run_dir, validate,
                                    forward_progress)
+        self.net.eval()
+
+    def trials(self, split) -> list[dict]:
+        """The settings changes tuning tries on this split (the run's own settings first), or
+        [] when it does not tune: switched off, nothing to validate on, or a log outside
+        TUNE_EVENTS."""
+        if not self.train_config.tune or not len(split.valid.users):
+            return []
+        low, high = TUNE_EVENTS
+        return [{}, *TUNE_TRIALS] if low <= len(split.train().items) <= high else []
+
+    def _fit_tuned(self, data: TrainData, progress: Progress | None,
+                   trials: list[dict]) -> None:
+        """Train each trial in a folder of its own with an equal share of the time limit, and
+        keep the best on validation: its network, settings and checkpoints become this run's."""
+        run_dir = self.run_dir or Path(_tempdir())
+        net_fields = {f.name for f in fields(AttentionConfig)}
+        share = self.train_config.max_minutes / len(trials)
+        tried, best, chosen = [], None, {}
+        for i, change in enumerate(trials):
+            model = replace(self.model_config, **{k: v for k, v in change.items()
+                                                  if k in net_fields})
+            train = replace(self.train_config, tune=False, max_minutes=share,
+                            **{k: v for k, v in change.items() if k not in net_fields})
+            sub = AttentionRanker(model, train, run_dir / TUNE_DIR / str(i), self.text,
+                                  self.on_event)
+            label = ", ".join(f"{k} {v}" for k, v in change.items()) or "the run's settings"
+            sub.fit(data, progress=_trial_progress(progress, i, len(trials), label))
+            tried.append({"settings": change, "valid_ndcg": sub.result.best_ndcg,
+                          "best_epoch": sub.result.best_epoch, "seconds": sub.result.seconds})
+            if best is None or sub.result.best_ndcg > best.result.best_ndcg:
+                best, chosen = sub, change
+        shutil.copytree(best.run_dir, run_dir, dirs_exist_ok=True)  # pointers name folders
+        shutil.rmtree(run_dir / TUNE_DIR, ignore_errors=True)
+        self.net, self.model_config, self.device = best.net, best.model_config, best.device
+        self.train_config = replace(best.train_config, max_minutes=self.train_config.max_minutes)
+        self.result = replace(best.result, trials=tried, chosen=chosen)
         self.net.eval()
 
     @torch.inference_mode()
@@ -238,6 +287,13 @@ class AttentionRanker(Recommender):
         self._train = data.sequences
         self._popularity = np.bincount(data.sequences.items,
                                        minlength=data.n_items).astype(np.float32)
+
+
+def _trial_progress(progress: Progress | None, i: int, n: int, label: str) -> Progress | None:
+    """Progress of trial i of n as a share of the whole, its messages prefixed."""
+    if progress is None:
+        return None
+    return lambda f, m: progress((i + f) / n, f"settings {i + 1}/{n} ({label}): {m}")
 
 
 def _tempdir() -> str:

@@ -55,7 +55,9 @@ class TrainEvent:
 
 @dataclass
 class TrainResult:
-    """How a run ended: best validation NDCG@10, its epoch, and the per-epoch history."""
+    """How a run ended: best validation NDCG@10, its epoch, and the per-epoch history; for a
+    tuned run, every trial (settings changes, validation NDCG@10, best epoch, seconds) and the
+    changes chosen."""
 
     best_ndcg: float
     best_epoch: float
@@ -63,6 +65,8 @@ class TrainResult:
     stopped: str
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    trials: list[dict] = field(default_factory=list)
+    chosen: dict = field(default_factory=dict)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -130,7 +134,8 @@ def train_ranker(net: AttentionRankerNet, split: Split, cfg: TrainConfig, run_di
         split: the data split (training part used; validation via `validate`).
         cfg: training settings.
         run_dir: where checkpoints and pointers are written.
-        validate: returns validation NDCG@10 of the network (called on rank 0 only).
+        validate: returns validation NDCG@10 of the network (called on rank 0 only), NaN when
+            there is nothing to validate on (then every epoch is kept and none stops early).
         progress: receives TrainEvent after every step and validation.
         resume: continue from run_dir's latest checkpoint when there is one.
 
@@ -203,7 +208,8 @@ def train_ranker(net: AttentionRankerNet, split: Split, cfg: TrainConfig, run_di
             state["epoch"], state["batch"] = epoch + 1, 0
         ndcg = dist.from_rank0(lambda: validate(net) if rank == 0 else 0.0, device)
         done_epochs = state["epoch"] + state["batch"] / steps  # fractional if cut short
-        improved = ndcg > state["best"]
+        # A refit on every event has nothing to validate on (NaN): each epoch is kept.
+        improved = ndcg > state["best"] or math.isnan(ndcg)
         if improved:
             state.update(best=ndcg, best_epoch=round(done_epochs, 4), bad=0)
         else:
