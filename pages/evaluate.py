@@ -49,13 +49,20 @@ cutoffs = sorted({int(k) for m in accuracy + beyond if (k := m.partition("@")[2]
 at_k = st.radio("Metrics at list length", cutoffs, format_func=lambda k: f"@{k}",
                 index=cutoffs.index(usual_k) if usual_k in cutoffs else 0, horizontal=True) \
     if cutoffs else None
-for names, front in ((accuracy, ["run", "badge"]), (beyond, ["run"])):
+chooser = runs_view.ranking_metric(accuracy)
+for names, front, chosen_by in ((accuracy, ["run", "badge"], True), (beyond, ["run"], False)):
     names = [m for m in names if m.partition("@")[2] in ("", str(at_k))]
+    if chosen_by and shown["validation"].notna().any():
+        names = names + ["validation"]  # what choosing between runs reads
     st.dataframe(charts.zero_rounded(shown[front + names]), hide_index=True, width="stretch",
                  column_config={"run": st.column_config.TextColumn(pinned=True),
                                 "badge": st.column_config.TextColumn("protocol"),
                                 **{m: st.column_config.NumberColumn(format="%.4f")
-                                   for m in names}})
+                                   for m in names},
+                                "validation": st.column_config.NumberColumn(
+                                    f"{chooser} (validation)", format="%.4f",
+                                    help="on the validation stage: the export's run is chosen "
+                                         "by it, never by a test figure")})
 for badge, label in dict(zip(shown["badge"], shown["protocol"])).items():
     if badge:
         st.caption(f"`{badge}`: {label}")

@@ -69,7 +69,8 @@ def test_the_shopper_page_opens_a_session(root, monkeypatch):
 def test_evaluate_reads_sessions_at_20_names_a_refit_and_queues_one(root, monkeypatch):
     at = _open(root, monkeypatch, "pages/evaluate.py")
     assert labelled(at.radio, "Metrics at list length").value == 20
-    assert "MRR@20" in at.dataframe[0].value.columns
+    table = at.dataframe[0].value
+    assert "MRR@20" in table.columns and table["validation"].notna().all()
     assert any("sessions split by time, every prefix against its next item" in c.value
                for c in at.caption)
     ws = Workspace(root)
