@@ -44,9 +44,9 @@ if kind.config is AttentionSettings:
         "Use the text tower", True, help="describe products by their titles and descriptions "
         "(a sentence model encodes them once per dataset)")
     settings["tune"] = left.toggle(
-        "Try other settings too", True, help="on a log of 2,000 to 200,000 training events, "
+        "Try other settings too", True, help="on a log of 2,000 to 100,000 training events, "
         "also train a higher dropout, a higher learning rate at half the width and a history "
-        "of 20, each with an equal share of the minutes, and keep the best on validation")
+        "of 20, sharing half of the minutes; the best on validation trains on for the rest")
 
 with st.expander("Advanced"):
     if kind.config is AttentionSettings:

@@ -442,10 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "to 10,000 items on a CPU and 100,000 on a GPU, sampled above)")
     g.add_argument("--no-text", action="store_true", help="train without the text tower")
     g.add_argument("--no-tune", action="store_true", help="train the given settings only (by "
-                   "default a log of 2,000 to 200,000 training events also tries a higher "
+                   "default a log of 2,000 to 100,000 training events also tries a higher "
                    "dropout, a higher learning rate at half the width and a history of 20, "
-                   "each with an equal share of --max-minutes, and keeps the best on "
-                   "validation)")
+                   "sharing half of --max-minutes, and the best on validation trains on for "
+                   "the rest)")
     p.add_argument("--resume", metavar="RUN", help="continue a killed or cancelled run from its "
                    "last checkpoint, with its own settings (see `recdash runs`)")
 

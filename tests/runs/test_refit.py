@@ -144,3 +144,22 @@ def test_tuning_tries_a_few_settings_on_validation_keeps_the_best_and_the_refit_
         "small", "attention", {"epochs": 1, "dim": 16, "text": False, "tune": False}, ks=(10,)))
     assert json.loads(workspace.runs().set_index("id").loc[run, "params"])["training"][
         "trials"] == []
+
+
+def test_under_a_time_limit_the_best_trial_trains_on_from_where_it_stopped(workspace,
+                                                                           monkeypatch):
+    from recdash.models.attention import ranker
+
+    n_events = _shop(workspace, "timed", users=60, steps=6)
+    monkeypatch.setattr(ranker, "TUNE_EVENTS", (10, n_events))
+    monkeypatch.setattr(ranker, "TUNE_TRIALS", ({"dropout": 0.5},))
+    # 0.05 minutes a trial (a few epochs), then the best goes on with what is left of 0.2.
+    run, _ = run_evaluation(workspace, RunSpec.build(
+        "timed", "attention", {"epochs": 500, "dim": 16, "text": False, "max_minutes": 0.2,
+                               "batch_size": 8, "patience": 500}, ks=(10,)))
+    trained = json.loads(workspace.runs().set_index("id").loc[run, "params"])["training"]
+    (tried_epochs,) = {t["best_epoch"] for t in trained["trials"]
+                       if t["settings"] == trained["chosen"]}
+    assert trained["stopped"] == "time limit"
+    assert trained["epochs_run"] > tried_epochs  # it went on past where its trial stopped
+    assert len(json.loads((workspace.run_dir(run) / "history.json").read_text())) >= 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import time
 
 from dataclasses import fields, replace
 from pathlib import Path
@@ -22,8 +23,8 @@ from recdash.data.sequences import Sequences
 from recdash.eval.evaluate import evaluate
 from recdash.models.attention.checkpoint import load_checkpoint
 from recdash.models.attention.features import build_item_features, features_to_tower, pad_batch
-from recdash.models.attention.config import TUNE_EVENTS, TUNE_TRIALS, AttentionConfig, \
-    TrainConfig, resolve_loss
+from recdash.models.attention.config import TUNE_EVENTS, TUNE_SHARE, TUNE_TRIALS, \
+    AttentionConfig, TrainConfig, resolve_loss
 from recdash.models.attention.model import AttentionRankerNet
 from recdash.models.attention.train import TrainEvent, TrainResult, resolve_device, \
     train_ranker
@@ -117,11 +118,16 @@ class AttentionRanker(Recommender):
 
     def _fit_tuned(self, data: TrainData, progress: Progress | None,
                    trials: list[dict]) -> None:
-        """Train each trial in a folder of its own with an equal share of the time limit, and
-        keep the best on validation: its network, settings and checkpoints become this run's."""
+        """Train each trial in a folder of its own with an equal share of TUNE_SHARE of the time
+        limit, let the best on validation train on with what is left of it, and make its
+        network, settings and checkpoints this run's."""
         run_dir = self.run_dir or Path(_tempdir())
         net_fields = {f.name for f in fields(AttentionConfig)}
-        share = self.train_config.max_minutes / len(trials)
+        limit = self.train_config.max_minutes
+        share = limit * TUNE_SHARE / len(trials)
+        start = time.time()
+        # Trials report the first part of the progress bar, the best one's further training the rest.
+        head = TUNE_SHARE if limit else 1.0
         tried, best, chosen = [], None, {}
         for i, change in enumerate(trials):
             model = replace(self.model_config, **{k: v for k, v in change.items()
@@ -131,11 +137,20 @@ class AttentionRanker(Recommender):
             sub = AttentionRanker(model, train, run_dir / TUNE_DIR / str(i), self.text,
                                   self.on_event)
             label = ", ".join(f"{k} {v}" for k, v in change.items()) or "the run's settings"
-            sub.fit(data, progress=_trial_progress(progress, i, len(trials), label))
+            sub.fit(data, progress=_trial_progress(progress, i, len(trials), label, head))
             tried.append({"settings": change, "valid_ndcg": sub.result.best_ndcg,
                           "best_epoch": sub.result.best_epoch, "seconds": sub.result.seconds})
             if best is None or sub.result.best_ndcg > best.result.best_ndcg:
                 best, chosen = sub, change
+        left = limit - (time.time() - start) / 60
+        if limit and left > 0 and best.result.stopped == "time limit":
+            # The same network and settings, resumed from the trial's last checkpoint.
+            more = AttentionRanker(best.model_config, replace(best.train_config, max_minutes=left),
+                                   best.run_dir, self.text, self.on_event)
+            label = ", ".join(f"{k} {v}" for k, v in chosen.items()) or "the run's settings"
+            more.fit(data, progress=None if progress is None else lambda f, m: progress(
+                head + (1 - head) * f, f"best settings ({label}), training on: {m}"))
+            best = more
         shutil.copytree(best.run_dir, run_dir, dirs_exist_ok=True)  # pointers name folders
         shutil.rmtree(run_dir / TUNE_DIR, ignore_errors=True)
         self.net, self.model_config, self.device = best.net, best.model_config, best.device
@@ -289,11 +304,13 @@ class AttentionRanker(Recommender):
                                        minlength=data.n_items).astype(np.float32)
 
 
-def _trial_progress(progress: Progress | None, i: int, n: int, label: str) -> Progress | None:
-    """Progress of trial i of n as a share of the whole, its messages prefixed."""
+def _trial_progress(progress: Progress | None, i: int, n: int, label: str,
+                    head: float) -> Progress | None:
+    """Progress of trial i of n as its share of the first `head` of the whole, its messages
+    prefixed."""
     if progress is None:
         return None
-    return lambda f, m: progress((i + f) / n, f"settings {i + 1}/{n} ({label}): {m}")
+    return lambda f, m: progress(head * (i + f) / n, f"settings {i + 1}/{n} ({label}): {m}")
 
 
 def _tempdir() -> str:
