@@ -109,7 +109,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise RecdashError(f"a dataset named '{args.name}' exists; give --replace to "
                                "replace it, or another --name")
         if args.public:
-            ds, report = prepare_public(args.name, args.public, args.layout, kcore=args.kcore)
+            ds, report = prepare_public(args.name, args.public, args.layout, kcore=args.kcore,
+                                        session_gap=args.session_gap)
         else:
             mapping = S.ColumnMapping(_pairs(args.map, "--map"),
                                       _pairs(args.catalog_map, "--catalog-map"),

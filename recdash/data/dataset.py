@@ -260,8 +260,10 @@ def prepare_dataset(name: str, interactions: Source | pd.DataFrame,
 
 
 def prepare_public(name: str, path: str | Path, layout: str | None = None,
-                   kcore: int = 0) -> tuple[Dataset | None, ValidationReport]:
-    """prepare_dataset for a public benchmark folder (MovieLens, RecBole, sequence file)."""
+                   kcore: int = 0, session_gap: float | None = None
+                   ) -> tuple[Dataset | None, ValidationReport]:
+    """prepare_dataset for a public benchmark folder (MovieLens, RecBole, sequence file);
+    `session_gap` cuts its users' events into sessions as for a shop's log."""
     try:
         data = read_public(path, layout)
     except DataFileError as exc:
@@ -270,4 +272,5 @@ def prepare_public(name: str, path: str | Path, layout: str | None = None,
         return None, report
     return prepare_dataset(name, data.interactions, data.catalog,
                            interactions_name=data.files[0], catalog_name=data.files[1] or None,
-                           default_event=data.default_event, kcore=kcore, notes=data.notes)
+                           default_event=data.default_event, kcore=kcore, notes=data.notes,
+                           session_gap=session_gap)

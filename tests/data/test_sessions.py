@@ -45,3 +45,14 @@ def test_a_bad_gap_or_a_log_without_times_is_refused(gap, code):
     assert ds is None and [f.code for f in report.errors] == [code]
     ds, report = prepare_dataset("s", LOG.drop(columns="ts"), session_gap=30)
     assert ds is None and [f.code for f in report.errors] == ["session_gap_needs_time"]
+
+
+def test_a_public_folder_is_cut_into_sessions_too_or_told_why_not(tmp_path):
+    from recdash.data.dataset import prepare_public
+
+    seq = tmp_path / "user_sequence.txt"
+    seq.write_text("u1 a b c\nu2 c d\n")
+    ds, report = prepare_public("p", seq, session_gap=30)  # a sequence file has no times
+    assert ds is None and [f.code for f in report.errors] == ["session_gap_needs_time"]
+    ds, report = prepare_public("p", seq)
+    assert ds is not None and report.stats["sequences"] == "shoppers"
