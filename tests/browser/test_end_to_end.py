@@ -108,6 +108,9 @@ def test_upload_train_restart_and_edit_a_shopper(tmp_path: Path, artifacts: Path
             shot(page, "05-evaluate")
 
             go_to(page, "Shopper", "Shopper")
+            # The list is the page's static table; the history grid above has item IDs too.
+            page.locator('[data-testid="stTable"]').first.wait_for(timeout=60_000)
+            wait_idle(page)
             before = table_column(page, "item_id")
             titles_of_list = table_column(page, "title")
             assert len(before) == 10 and len(set(before)) == 10
