@@ -68,8 +68,8 @@ def runs_table(ws: Workspace, dataset: str, statuses: tuple[str, ...] | None = (
         stable name such as 'attention #2' (the model's runs on this dataset numbered in creation
         order); `badge` and `protocol` are the Protocol's badge and label ("" for runs that never
         reached evaluation); `created` is a UTC timestamp and `seconds` the run's wall time.
-        `validation` is BEST_BY on the validation stage (what choosing between runs reads; NaN
-        for runs measured before it was kept); `refit_of` names the run a refit on every event
+        `validation` is the run's `ranking_metric` on the validation stage (what choosing
+        between runs reads; NaN for runs measured before it was kept, and for refits); `refit_of` names the run a refit on every event
         was made from ("" for measured runs).
     """
     runs = ws.runs(dataset)
