@@ -44,6 +44,10 @@ def show_headline(stats: dict) -> None:
                    "events at the median.")
     else:
         span.metric("Date range", "unknown", help="the interaction log has no timestamps")
+    if "repeat_share" in stats:  # datasets imported before it was measured lack it
+        from recdash.runs.defaults import protocol_defaults
+
+        st.caption(f"How models are measured here by default: {protocol_defaults(stats).why}.")
 
 
 def _examples(finding: Finding) -> None:

@@ -98,3 +98,11 @@ def test_refit_spec_keeps_the_protocol(root):
     runs = ws.runs("visits")
     spec = refit_spec(ws, runs.loc[runs["model"] == "pop", "id"].iloc[0])
     assert (spec.split, spec.exclude_seen) == ("sessions", False)
+
+
+def test_the_profile_says_how_the_log_is_measured(root, monkeypatch):
+    at = start_app(root, monkeypatch)  # Home: the selected dataset's headline
+    assert not at.exception, at.exception
+    assert labelled(at.metric, "Sessions").value == "60"
+    assert any(c.value.startswith("How models are measured here by default: a log of sessions")
+               for c in at.caption)
