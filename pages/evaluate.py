@@ -83,9 +83,9 @@ if not shown.empty:
         grid[i % 2].plotly_chart(charts.metric_bars(shown, metric), key=f"bars-{metric}")
 
     st.subheader("By segment")
-    st.caption("Warm and cold users: more than 5 or at most 5 events in their history. Head, "
-               "tail and cold items: the test item is among the 20% most popular, the rest, or "
-               "unseen in training.")
+    st.caption("Warm and cold users: more than 5 or at most 5 events in their history (for "
+               "session protocols: in the prefix read). Head, tail and cold items: the test item "
+               "is among the 20% most popular, the rest, or unseen in training.")
     long = runs_view.metric_long_table(ws, name, shown["run_id"].tolist())
     metric = st.selectbox("Metric", accuracy, index=accuracy.index("NDCG@10")
                           if "NDCG@10" in accuracy else 0)
