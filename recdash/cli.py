@@ -421,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
         seen = p.add_mutually_exclusive_group()
         seen.add_argument("--keep-seen", action="store_true", default=None,
                           help="keep history items as candidates (default for session logs "
-                               "and logs where 10%% or more of purchases buy an item again)")
+                               "and logs where 10%% or more of the last events return to a seen item)")
         seen.add_argument("--exclude-seen", dest="keep_seen", action="store_false", default=None,
                           help="leave history items out of the rankings")
         p.add_argument("--candidates", choices=("catalog", "interacted"), default="catalog")

@@ -342,6 +342,7 @@ def summary_stats(events: pd.DataFrame, catalog: pd.DataFrame) -> dict[str, obje
     stats["median_events_per_user"] = float(np.median(lengths)) if len(lengths) else 0.0
     stats["repeat_share"] = repeat_share(events)
     stats["rebuy_share"] = rebuy_share(events)
+    stats["last_repeat_share"] = last_repeat_share(events)
     return stats
 
 
@@ -358,3 +359,17 @@ def rebuy_share(events: pd.DataFrame) -> float | None:
     log without purchases): where it is large, a shop should recommend items already bought."""
     bought = events[events[S.EVENT] == S.PURCHASE]
     return float(bought.duplicated([S.USER, S.ITEM]).mean()) if len(bought) else None
+
+
+def last_repeat_share(events: pd.DataFrame) -> float:
+    """Share of the sequences (of two events or more) whose last event returns to an item the
+    sequence had before: what leave-one-out's test targets look like. Where it is large, leaving
+    seen items out of the rankings makes that share of the targets unreachable."""
+    users = events[S.USER].to_numpy(dtype=object)
+    if len(users) < 2:
+        return 0.0
+    last = np.concatenate([users[1:] != users[:-1], [True]])  # events are grouped by sequence
+    first = np.concatenate([[True], users[1:] != users[:-1]])
+    longer = last & ~first  # the last event of a sequence of two events or more
+    again = events.duplicated([S.USER, S.ITEM]).to_numpy()
+    return float(again[longer].mean()) if longer.any() else 0.0

@@ -26,9 +26,15 @@ def quick_spec(dataset: str = DEMO_NAME, device: str = "auto", **fields) -> RunS
     return RunSpec.build(dataset, "attention", QUICK_SETTINGS, device=device, **fields)
 
 
-def first_start_specs(dataset: str = DEMO_NAME) -> list[RunSpec]:
-    """What first start trains: the baselines (seconds, their own queue) and the quick model."""
-    return [RunSpec(dataset, name) for name in FIRST_START_BASELINES] + [quick_spec(dataset)]
+def first_start_specs(dataset: str = DEMO_NAME, stats: dict | None = None) -> list[RunSpec]:
+    """What first start trains: the baselines (seconds, their own queue) and the quick model,
+    measured the way the Train page measures the dataset by default (`stats`: its report's)."""
+    from recdash.runs.defaults import protocol_defaults
+
+    usual = protocol_defaults(stats or {})
+    how = {"split": usual.split, "exclude_seen": usual.exclude_seen}
+    return [RunSpec(dataset, name, **how) for name in FIRST_START_BASELINES] + \
+        [quick_spec(dataset, **how)]
 
 
 def first_start_enabled() -> bool:
@@ -41,4 +47,5 @@ def train_first_models(ws: Workspace) -> list[str]:
     """Queue the first-start jobs for the demo shop (background; returns their job ids)."""
     from recdash.runs import jobs
 
-    return [jobs.submit(ws, spec) for spec in first_start_specs()]
+    stats = ws.dataset_report(DEMO_NAME).stats
+    return [jobs.submit(ws, spec) for spec in first_start_specs(DEMO_NAME, stats)]

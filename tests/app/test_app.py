@@ -128,7 +128,9 @@ def test_first_start_trains_the_demo_models_in_the_background(
         queue = jobs.status(ws)
         assert sorted(queue["model"]) == sorted([*FIRST_START_BASELINES, "attention"])
         attention = queue[queue["model"] == "attention"].iloc[0]
-        assert jobs.get(ws, attention["id"]).spec == quick_spec()
+        # Measured as the Train page measures the demo shop: its shoppers come back to items
+        # (47% of last events), so seen items stay candidates.
+        assert jobs.get(ws, attention["id"]).spec == quick_spec(exclude_seen=False)
         at.run()
         assert any(m.value.startswith("**Training models on demo**") for m in at.markdown)
         deadline = time.time() + 120

@@ -131,12 +131,14 @@ def test_the_quick_demo_model_starts_in_the_background_and_cancels(
     queue = jobs.status(ws)
     job = jobs.get(ws, queue.loc[queue["model"] == "attention", "id"].iloc[-1])
     assert job.status == "running" and job.spec.model == "attention"
-    assert job.spec == quick_spec("demo", "cpu")
+    # The demo shop's shoppers come back to items, so its default keeps seen items.
+    assert job.spec == quick_spec("demo", "cpu", exclude_seen=False)
     # Its baselines were queued beside it, measured the same way (the earlier pop run used a
     # temporal split, so it does not count).
     beside = queue[queue["created"] > queue.loc[queue["id"] == job.id, "created"].iloc[0]]
     assert sorted(beside["model"]) == ["ease", "pop"], beside
-    assert all(jobs.get(ws, j).spec.split == "loo" for j in beside["id"])
+    assert all((jobs.get(ws, j).spec.split, jobs.get(ws, j).spec.exclude_seen) == ("loo", False)
+               for j in beside["id"])
     at.button(key=f"cancel-{job.id}").click().run()  # the baselines have Cancel buttons too
     assert not at.exception
     deadline = time.time() + 30

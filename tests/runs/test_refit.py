@@ -100,6 +100,10 @@ def test_refit_from_the_command_line_names_its_source(tmp_path):
     ({"sequences": "shoppers", "rebuy_share": 0.05, "repeat_share": 0.4}, "loo", True,
      "5% of purchases repeat"),
     ({"sequences": "shoppers", "repeat_share": 0.0}, "loo", True, "no purchases"),
+    ({"sequences": "shoppers", "rebuy_share": 0.05, "last_repeat_share": 0.47}, "loo", False,
+     "47% of their last events return to an item already in their history"),
+    ({"sequences": "shoppers", "rebuy_share": 0.35, "last_repeat_share": 0.02}, "loo", True,
+     "2% of last events return to a seen item"),
 ])
 def test_protocol_defaults_follow_sessions_and_repeat_purchases(stats, split, exclude, why):
     chosen = protocol_defaults(stats)
@@ -108,12 +112,13 @@ def test_protocol_defaults_follow_sessions_and_repeat_purchases(stats, split, ex
 
 
 def test_repeat_purchases_are_measured_at_import(workspace):
-    rows = pd.DataFrame({S.USER: ["a", "a", "a", "b", "b"], S.ITEM: ["x", "x", "y", "x", "z"],
-                         S.EVENT: ["purchase", "purchase", "view", "view", "purchase"]})
+    rows = pd.DataFrame({S.USER: ["a", "a", "a", "b", "b"], S.ITEM: ["x", "y", "x", "x", "z"],
+                         S.EVENT: ["purchase", "view", "purchase", "view", "purchase"]})
     ds, report = prepare_dataset("r", rows)
     assert ds is not None, report.format()
     assert report.stats["rebuy_share"] == pytest.approx(1 / 3)  # a bought x again
     assert report.stats["repeat_share"] == pytest.approx(1 / 3)  # 1 of the 3 later events
+    assert report.stats["last_repeat_share"] == pytest.approx(1 / 2)  # a's last: x again
 
 
 def test_tuning_tries_a_few_settings_on_validation_keeps_the_best_and_the_refit_follows(
