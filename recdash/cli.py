@@ -151,7 +151,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 def _settings(args: argparse.Namespace) -> dict:
     names = ("epochs", "max_len", "dim", "n_layers", "n_heads", "batch_size", "lr", "loss",
-             "n_negatives", "max_minutes", "patience", "seed", "valid_users")
+             "n_negatives", "max_minutes", "patience", "seed", "valid_users", "dropout",
+             "score_scale", "weight_decay", "recency_positions", "lr_schedule")
     out = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     if getattr(args, "no_text", False):
         out["text"] = False
@@ -436,17 +437,22 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, typ in (("--epochs", int), ("--max-len", int), ("--dim", int), ("--n-layers", int),
                       ("--n-heads", int), ("--batch-size", int), ("--lr", float),
                       ("--n-negatives", int), ("--max-minutes", float), ("--patience", int),
-                      ("--seed", int), ("--valid-users", int)):
+                      ("--seed", int), ("--valid-users", int), ("--dropout", float),
+                      ("--score-scale", float), ("--weight-decay", float)):
         g.add_argument(flag, type=typ)
     g.add_argument("--loss", choices=("auto", "full", "sampled"),
                    help="softmax over the whole catalog, sampled, or auto (the default: full up "
                         "to 10,000 items on a CPU and 100,000 on a GPU, sampled above)")
+    g.add_argument("--lr-schedule", choices=("constant", "linear"),
+                   help="keep the learning rate, or decay it linearly to 0 by the last epoch")
     g.add_argument("--no-text", action="store_true", help="train without the text tower")
     g.add_argument("--no-tune", action="store_true", help="train the given settings only (by "
                    "default a log of 2,000 to 100,000 training events also tries a higher "
                    "dropout, a higher learning rate at half the width and a history of 20, "
                    "sharing half of --max-minutes, and the best on validation trains on for "
                    "the rest)")
+    g.add_argument("--recency-positions", action="store_true", default=None,
+                   help="number positions from the newest event (see AttentionConfig)")
     p.add_argument("--resume", metavar="RUN", help="continue a killed or cancelled run from its "
                    "last checkpoint, with its own settings (see `recdash runs`)")
 

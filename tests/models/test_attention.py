@@ -1,6 +1,9 @@
-"""The attention ranker: causality, a task with a known answer, cold items, checkpoints."""
+"""The attention ranker: causality, a task with a known answer, cold items, checkpoints,
+normalised (NISER) scores, positions and the learning-rate schedule."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -247,3 +250,70 @@ def test_auto_loss_is_full_for_small_catalogs_and_sampled_for_large_ones(tmp_pat
     ranker = AttentionRanker(small(), fast(epochs=1), run_dir=tmp_path).fit(
         TrainData.from_split(split, ds.catalog))
     assert ranker.train_config.loss == "full"  # the run records what was used, not "auto"
+
+
+@pytest.mark.parametrize("loss", ["full", "sampled"])
+def test_normalised_scores_are_bounded_and_served_as_trained(tmp_path, loss):
+    """NISER scoring: a score is a cosine times score_scale, in training and serving alike."""
+    from recdash.models.attention.features import pad_batch
+    from recdash.models.attention.train import _loss
+
+    ds, split = cyclic_data()
+    ranker = AttentionRanker(small(score_scale=8.0), fast(loss=loss, n_negatives=6),
+                             run_dir=tmp_path).fit(TrainData.from_split(split, ds.catalog))
+    assert evaluate(ranker, split, ks=(1,)).metrics["HR@1"] > 0.9  # it still learns the task
+    hist = [split.train()[u] for u in range(8)]
+    served = ranker.score(hist)  # (8, I)
+    assert np.abs(served).max() <= 8.0 + 1e-4
+    assert np.abs(served).max() > 4.0  # the scale is applied, not only the normalisation
+    net = ranker.net.eval()
+    batch = pad_batch(hist, None, None, net.cfg.max_len)
+    with torch.no_grad():
+        hidden, table = net(batch["items"], batch["events"], batch["gaps"])  # what _loss reads
+        trained = (hidden[:, -1] @ table[1:].T).numpy()
+        cand = torch.arange(1, N_ITEMS + 1)
+        _, vecs = net(batch["items"], batch["events"], batch["gaps"], cand)  # sampled path
+        sampled = (hidden[:, -1] @ vecs.T).numpy()
+        targets = torch.zeros_like(batch["items"])
+        targets[:, -1] = torch.arange(1, len(hist) + 1)  # one next item per history
+        full = replace(ranker.train_config, loss="full")
+        loss = _loss(net, batch, targets, full, None, torch.Generator())
+    assert float(loss) == pytest.approx(float(torch.nn.functional.cross_entropy(
+        torch.as_tensor(served), torch.arange(len(hist)))), rel=1e-4)
+    assert np.allclose(served, trained, atol=1e-4)
+    assert np.allclose(served, sampled, atol=1e-4)
+
+
+def test_score_scale_zero_keeps_the_dot_product():
+    torch.manual_seed(0)
+    net = AttentionRankerNet(AttentionConfig(n_items=20, max_len=6, dim=16, dropout=0.0)).eval()
+    items = torch.tensor([[0, 0, 3, 5, 7, 2]])
+    hidden, _ = net.encode(items, last_only=True)
+    with torch.no_grad():
+        assert torch.allclose(net.score_last(items), hidden[:, -1] @ net.items()[1:].T)
+        assert net.score_last(items).abs().max() > 0  # and nothing is normalised away
+
+
+def test_recency_positions_do_not_depend_on_the_batch_width():
+    """Left padding widens a history to its batch's longest one; positions counted from the
+    newest event keep its state the same whatever shares its batch."""
+    items = torch.tensor([[3, 5, 7]])
+    wide = torch.tensor([[0, 0, 0, 3, 5, 7]])
+    for recency in (True, False):
+        torch.manual_seed(0)
+        net = AttentionRankerNet(AttentionConfig(n_items=20, max_len=6, dim=16, dropout=0.0,
+                                                 recency_positions=recency)).eval()
+        with torch.no_grad():
+            same = torch.allclose(net.score_last(items), net.score_last(wide), atol=1e-5)
+        assert same == recency
+
+
+def test_a_linear_schedule_decays_the_rate_to_zero_by_the_last_epoch_or_time_limit():
+    from recdash.models.attention.train import lr_factor
+
+    linear = TrainConfig(epochs=4, lr_schedule="linear")
+    assert [lr_factor(linear, s, 10) for s in (0, 10, 20, 39, 40)] == \
+        pytest.approx([1.0, 0.75, 0.5, 0.025, 0.0])
+    assert lr_factor(TrainConfig(epochs=4), 39, 10) == 1.0
+    timed = TrainConfig(epochs=100, max_minutes=2.0, lr_schedule="linear")
+    assert lr_factor(timed, 10, 10, elapsed_s=90.0) == pytest.approx(0.25)  # time runs out first

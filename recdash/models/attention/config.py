@@ -24,6 +24,7 @@ DEVICES = ("auto", "cpu", "cuda")
 TUNE_TRIALS = ({"dropout": 0.5}, {"lr": 3e-3, "dim": 32}, {"max_len": 20})
 TUNE_EVENTS = (2_000, 100_000)
 TUNE_SHARE = 0.5  # of a time limit, shared by the trials; the best trial trains on with the rest
+LR_SCHEDULES = ("constant", "linear")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,13 @@ class AttentionConfig:
             at fit time (0 = the catalog has none).
         use_event: add an event-type (view/cart/purchase) embedding on the input side.
         use_time_gap: add an embedding of log2(seconds since the previous event).
+        score_scale: 0 scores by the dot product of session and item vectors; above 0 by
+            their cosine times this temperature (NISER, Gupta et al. 2019; 12-16 suits short
+            sessions), so no item wins on its vector's length alone.
+        recency_positions: number positions from the newest event (0 = newest) instead of
+            from the left edge of the left-padded batch, whose width is the batch's longest
+            history: then an event's position embedding does not depend on which other
+            histories share its batch (off in checkpoints from before this setting).
     """
 
     n_items: int
@@ -64,6 +72,8 @@ class AttentionConfig:
     n_price_bands: int = 0
     use_event: bool = True
     use_time_gap: bool = True
+    score_scale: float = 0.0
+    recency_positions: bool = False
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -75,6 +85,8 @@ class AttentionConfig:
         require(self, "n_layers", 1 <= self.n_layers <= 64, "1 to 64 blocks, e.g. 2")
         require(self, "dropout", 0.0 <= self.dropout < 1.0, "0 or more and below 1, e.g. 0.2")
         require(self, "text_dim", self.text_dim >= 1, "the text embeddings' width, e.g. 384")
+        require(self, "score_scale", self.score_scale >= 0.0,
+                "0 (the dot product) or a temperature above 0, e.g. 12")
         for name in ("n_categories", "n_brands", "n_price_bands"):
             require(self, name, getattr(self, name) >= 0, "0 (none) or more")
 
@@ -89,7 +101,11 @@ class TrainConfig:
     Attributes:
         epochs: most passes over the training users.
         batch_size: users per step (per process under torchrun).
-        lr: AdamW learning rate.
+        lr: AdamW learning rate (the peak one under a schedule).
+        lr_schedule: "constant", or "linear": decay to 0 by the end of `epochs`, or by the
+            time limit when max_minutes ends training first (a budget spent on a decaying
+            rate ends better than one cut off at full rate: Li et al., "Budgeted Training",
+            ICLR 2020). Without a time limit the rate follows the steps alone.
         weight_decay: AdamW weight decay.
         loss: "full" softmax over the catalog, "sampled" softmax with logQ correction, or
             "auto": full up to AUTO_FULL_MAX_ITEMS items for the device, sampled above (the
@@ -110,6 +126,7 @@ class TrainConfig:
     epochs: int = 200
     batch_size: int = 128
     lr: float = 1e-3
+    lr_schedule: str = "constant"
     weight_decay: float = 0.0
     loss: str = "auto"
     n_negatives: int = 3000
@@ -127,6 +144,8 @@ class TrainConfig:
         require(self, "batch_size", self.batch_size >= 1, "1 or more users per step, e.g. 128")
         require(self, "lr", 0.0 < self.lr <= 1.0, "above 0 and at most 1, e.g. 0.001")
         require(self, "weight_decay", self.weight_decay >= 0.0, "0 or more, e.g. 0")
+        require(self, "lr_schedule", self.lr_schedule in LR_SCHEDULES,
+                f"one of {', '.join(LR_SCHEDULES)}")
         require(self, "loss", self.loss in LOSSES, f"one of {', '.join(LOSSES)}")
         require(self, "n_negatives", self.n_negatives >= 1, "1 or more, e.g. 3000")
         require(self, "patience", self.patience >= 1, "1 or more validations, e.g. 10")

@@ -5,6 +5,12 @@ Tensors in, tensors out: no data loading, training or serving here. Item index 0
 internal item i is row i + 1 of every item table. Because an item's vector is built from its
 content as well as its ID, an item never seen in training still gets a score (its untrained ID
 embedding is masked out, so it is scored by content alone).
+
+A score is the dot product of a session vector and an item vector. With `score_scale` set, both
+are L2-normalised first and the session vector carries the scale (NISER, Gupta et al., "NISER:
+Normalized Item and Session Representations to Handle Popularity Bias", 2019), so a score is a
+scaled cosine, at most `score_scale` in size. `session_vectors` and `output_items` are the one
+place this happens; training and serving both score through them.
 """
 
 from __future__ import annotations
@@ -142,7 +148,10 @@ class AttentionRankerNet(nn.Module):
         """
         b, t = items.shape
         valid = items != 0  # (B, T)
-        pos = torch.arange(t, device=items.device).clamp(max=self.cfg.max_len - 1)
+        pos = torch.arange(t, device=items.device)
+        if self.cfg.recency_positions:  # (T,) distance from the newest event
+            pos = pos.flip(0)
+        pos = pos.clamp(max=self.cfg.max_len - 1)
         x = self.items(items) + self.position(pos)[None]
         if self.event is not None and events is not None:
             x = x + self.event(events)
@@ -172,17 +181,31 @@ class AttentionRankerNet(nn.Module):
         Going through forward() lets DistributedDataParallel see every parameter in use.
         """
         hidden, _ = self.encode(items, events, gaps)
-        return hidden, self.items(candidates) if candidates is not None else self.item_table()
+        vecs = self.output_items(self.items(candidates)) if candidates is not None \
+            else self.item_table()
+        return self.session_vectors(hidden), vecs
+
+    def session_vectors(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(..., dim) hidden states as the scores read them: unchanged, or scaled unit vectors
+        when cfg.score_scale is set (padding stays the zero vector)."""
+        if not self.cfg.score_scale:
+            return hidden
+        return self.cfg.score_scale * F.normalize(hidden, dim=-1)
+
+    def output_items(self, vecs: torch.Tensor) -> torch.Tensor:
+        """(..., dim) item vectors as the scores read them: unchanged, or unit vectors when
+        cfg.score_scale is set."""
+        return F.normalize(vecs, dim=-1) if self.cfg.score_scale else vecs
 
     def item_table(self) -> torch.Tensor:
         """(I + 1, dim) output vectors of every item (row 0 = padding)."""
-        return self.items()
+        return self.output_items(self.items())
 
     def score_last(self, items: torch.Tensor, events: torch.Tensor | None = None,
                    gaps: torch.Tensor | None = None) -> torch.Tensor:
         """(B, I) scores of every item as the next event after each sequence."""
         hidden, _ = self.encode(items, events, gaps, last_only=True)
-        return hidden[:, -1] @ self.item_table()[1:].T
+        return self.session_vectors(hidden[:, -1]) @ self.item_table()[1:].T
 
 
 def _init(module: nn.Module) -> None:

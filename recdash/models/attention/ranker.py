@@ -162,8 +162,9 @@ class AttentionRanker(Recommender):
     def user_vectors(self, histories: Sequence[np.ndarray],
                      events: Sequence[np.ndarray] | None = None,
                      times: Sequence[np.ndarray] | None = None) -> torch.Tensor:
-        """(B, d) the network's state after each history's newest event (on the model's device);
-        zeros for an empty history, which the network reads as no events at all.
+        """(B, d) the network's session vector after each history's newest event (on the model's
+        device), as scores read it (`AttentionRankerNet.session_vectors`); zeros for an empty
+        history, which the network reads as no events at all.
 
         Args:
             histories: B arrays of internal item indices, oldest first (cut to max_len).
@@ -184,7 +185,8 @@ class AttentionRanker(Recommender):
                               net.cfg.max_len, self.device)
             hidden, _ = net.encode(batch["items"], batch["events"], batch["gaps"],
                                    last_only=True)
-            out[torch.as_tensor(rows, device=self.device)] = hidden[:, -1].to(out.dtype)
+            out[torch.as_tensor(rows, device=self.device)] = \
+                net.session_vectors(hidden[:, -1]).to(out.dtype)
         net.train(was_training)
         return out
 

@@ -112,6 +112,18 @@ def _loss(net, batch: dict, targets: torch.Tensor, cfg: TrainConfig,
     return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=h.device))
 
 
+def lr_factor(cfg: TrainConfig, step: int, steps_per_epoch: int,
+              elapsed_s: float = 0.0) -> float:
+    """The share of cfg.lr that training step `step` (0-based), `elapsed_s` seconds into
+    training, uses under cfg.lr_schedule."""
+    if cfg.lr_schedule != "linear":
+        return 1.0
+    done = step / (cfg.epochs * steps_per_epoch)
+    if cfg.max_minutes:  # the time limit may end training before the epochs do
+        done = max(done, elapsed_s / (60 * cfg.max_minutes))
+    return max(0.0, 1.0 - done)
+
+
 def _make_batch(rows: tuple[list, list, list], idx: np.ndarray, max_len: int,
                 device: torch.device) -> tuple[dict, torch.Tensor]:
     items, events, times = ([rows[0][i] for i in idx], [rows[1][i] for i in idx],
@@ -185,6 +197,8 @@ def train_ranker(net: AttentionRankerNet, split: Split, cfg: TrainConfig, run_di
         for b in range(state["batch"], steps):
             idx = mine[b * cfg.batch_size:(b + 1) * cfg.batch_size]
             batch, targets = _make_batch(rows, idx, model_cfg.max_len, device)
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * lr_factor(cfg, state["step"], steps, time.time() - start)
             with autocast:
                 loss = _loss(model, batch, targets, cfg, log_q, gen)
             opt.zero_grad(set_to_none=True)
