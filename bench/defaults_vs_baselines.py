@@ -57,7 +57,8 @@ def cli(workspace: Path, *args: str) -> dict:
         payload = json.loads(lines[-1]) if lines else {}
     except json.JSONDecodeError:
         payload = {"unparsed_stdout": done.stdout[-2000:]}
-    return {"args": ["recdash", *args, "--json"], "rc": done.returncode, "payload": payload,
+    shown = [rel(a) if a.startswith("/") else a for a in args]  # no machine's paths in results
+    return {"args": ["recdash", *shown, "--json"], "rc": done.returncode, "payload": payload,
             "stderr": done.stderr, "seconds": round(seconds, 1)}
 
 
