@@ -46,9 +46,9 @@ def refit_spec(ws: Workspace, run_id: str) -> RunSpec:
     Raises:
         RecdashError: an unknown run, one not finished, or a refit itself.
     """
-    from dataclasses import fields, replace
+    from dataclasses import replace
 
-    from recdash.models.attention.config import AttentionConfig, AttentionSettings
+    from recdash.models.attention.config import AttentionSettings, with_changes
     from recdash.runs.load import run_spec
 
     spec, info = run_spec(ws, run_id)
@@ -62,11 +62,9 @@ def refit_spec(ws: Workspace, run_id: str) -> RunSpec:
         trained = json.loads(info["params"]).get("training", {})
         best = float(trained.get("best_epoch") or config.train.epochs)
         chosen = trained.get("chosen") or {}  # what tuning chose: kept, not tuned again
-        net = {f.name for f in fields(AttentionConfig)}
-        config = replace(config, model=replace(config.model, **{
-            k: v for k, v in chosen.items() if k in net}), train=replace(
-            config.train, epochs=max(1, math.ceil(best)), tune=False,
-            **{k: v for k, v in chosen.items() if k not in net}))
+        model, train = with_changes(config.model, config.train, chosen, tune=False,
+                                    epochs=max(1, math.ceil(best)))
+        config = replace(config, model=model, train=train)
     return replace(spec, config=config, refit_of=run_id)
 
 

@@ -9,7 +9,7 @@ config is built (`recdash.settings`); both configs are stored in every checkpoin
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from recdash.settings import check_types, require
 
@@ -212,6 +212,16 @@ class AttentionSettings:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def with_changes(model: AttentionConfig, train: TrainConfig, change: dict, **train_fields
+                 ) -> tuple[AttentionConfig, TrainConfig]:
+    """The two configs with a flat dict of changes applied, each field to the config that has
+    it (a tuning trial's changes, e.g. {"lr": 3e-3, "dim": 32}), and `train_fields` on top."""
+    net = {f.name for f in fields(AttentionConfig)}
+    return (replace(model, **{k: v for k, v in change.items() if k in net}),
+            replace(train, **{**{k: v for k, v in change.items() if k not in net},
+                              **train_fields}))
 
 
 def resolve_loss(loss: str, n_items: int, device_type: str) -> str:

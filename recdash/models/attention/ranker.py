@@ -11,7 +11,7 @@ import math
 import shutil
 import time
 
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -24,7 +24,7 @@ from recdash.eval.evaluate import evaluate
 from recdash.models.attention.checkpoint import load_checkpoint
 from recdash.models.attention.features import build_item_features, features_to_tower, pad_batch
 from recdash.models.attention.config import TUNE_EVENTS, TUNE_SHARE, TUNE_TRIALS, \
-    AttentionConfig, TrainConfig, resolve_loss
+    AttentionConfig, TrainConfig, resolve_loss, with_changes
 from recdash.models.attention.model import AttentionRankerNet
 from recdash.models.attention.train import TrainEvent, TrainResult, resolve_device, \
     train_ranker
@@ -122,7 +122,6 @@ class AttentionRanker(Recommender):
         limit, let the best on validation train on with what is left of it, and make its
         network, settings and checkpoints this run's."""
         run_dir = self.run_dir or Path(_tempdir())
-        net_fields = {f.name for f in fields(AttentionConfig)}
         limit = self.train_config.max_minutes
         share = limit * TUNE_SHARE / len(trials)
         start = time.time()
@@ -130,10 +129,8 @@ class AttentionRanker(Recommender):
         head = TUNE_SHARE if limit else 1.0
         tried, best, chosen = [], None, {}
         for i, change in enumerate(trials):
-            model = replace(self.model_config, **{k: v for k, v in change.items()
-                                                  if k in net_fields})
-            train = replace(self.train_config, tune=False, max_minutes=share,
-                            **{k: v for k, v in change.items() if k not in net_fields})
+            model, train = with_changes(self.model_config, self.train_config, change,
+                                        tune=False, max_minutes=share)
             sub = AttentionRanker(model, train, run_dir / TUNE_DIR / str(i), self.text,
                                   self.on_event)
             label = ", ".join(f"{k} {v}" for k, v in change.items()) or "the run's settings"
