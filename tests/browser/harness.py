@@ -186,22 +186,28 @@ def pick_dataset(page, name: str) -> None:
     pick(page, "Dataset", name, scope=page.locator('[data-testid="stSidebar"]'))
 
 
-def table_column(page, column: str, timeout_s: float = 30) -> list[str]:
+def table_column(page, column: str, timeout_s: float = 30, *, static: bool = False,
+                 filled: bool = False) -> list[str]:
     """The cells of column `column` of the page's last table that has one (st.dataframe or
-    st.table). A data grid is read from its accessible table, which lists the rows on screen and
-    hides behind the canvas: hence read as text, not waited for as visible."""
-    script = """(column) => {
-        const found = [...document.querySelectorAll(
-            '[data-testid="stDataFrame"] table, [data-testid="stTable"] table')]
+    st.table; only st.table when `static`). A data grid is read from its accessible table, which
+    lists the rows on screen and hides behind the canvas: hence read as text, not waited for as
+    visible. With `filled`, waits until no cell of the column is empty (a grid still drawing, or a
+    table being replaced by a rerun, reads as blanks)."""
+    script = """([column, selector, filled]) => {
+        const found = [...document.querySelectorAll(selector)]
             .map(t => [t, [...t.querySelectorAll('thead th')].map(th => th.textContent.trim())])
             .filter(([t, heads]) => heads.includes(column));
         if (!found.length) return null;
         const [table, heads] = found[found.length - 1];
         const col = heads.indexOf(column);
-        return [...table.querySelectorAll('tbody tr')]
+        const cells = [...table.querySelectorAll('tbody tr')]
             .map(tr => tr.querySelectorAll('td, th')[col].textContent.trim());
+        return (filled && (!cells.length || cells.some(c => !c))) ? null : cells;
     }"""
-    return page.wait_for_function(script, arg=column, timeout=timeout_s * 1000).json_value()
+    selector = ('[data-testid="stTable"] table' if static else
+                '[data-testid="stDataFrame"] table, [data-testid="stTable"] table')
+    return page.wait_for_function(script, arg=[column, selector, filled],
+                                  timeout=timeout_s * 1000).json_value()
 
 
 # The Shopper page's list, history length and what-if edits -----------------------------------

@@ -111,9 +111,9 @@ def test_upload_train_restart_and_edit_a_shopper(tmp_path: Path, artifacts: Path
             # The list is the page's static table; the history grid above has item IDs too.
             page.locator('[data-testid="stTable"]').first.wait_for(timeout=60_000)
             wait_idle(page)
-            before = table_column(page, "item_id")
-            titles_of_list = table_column(page, "title")
-            assert len(before) == 10 and len(set(before)) == 10
+            before = table_column(page, "item_id", static=True, filled=True)
+            titles_of_list = table_column(page, "title", static=True, filled=True)
+            assert len(before) == 10 and len(titles_of_list) == 10 and len(set(before)) == 10
             shot(page, "06-shopper")
             page.get_by_role("button", name="Start from an empty history (new visitor)").click()
             page.get_by_text("left the list").wait_for(timeout=60_000)
