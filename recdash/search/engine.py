@@ -9,7 +9,9 @@ One query runs in four steps, each a plain function of arrays:
 3. personalise: the run's own score for each candidate after the shopper's history (the
    serving path's `score_targets`: the attention ranker reads a session's newest events),
    min-max scaled over the candidates, blended as (1 - personal) * relevance + personal *
-   preference. An anonymous or cold shopper gets the query alone;
+   preference over the `depth` most relevant candidates, which then come first (a two-stage
+   re-ranking: taste re-orders what matches, never lifts what does not). An anonymous or cold
+   shopper gets the query alone;
 4. re-rank (optional): a diversity setting over the blended list, as for recommendations.
 
 `Searcher.search` returns a `SearchResult`: the ranked frame with every part of each score,
@@ -33,6 +35,7 @@ from recdash.search import tokens as T
 from recdash.search.index import SearchIndex
 
 POOL = 1000  # candidates kept from each retriever before fusion
+DEPTH = 100  # the most relevant candidates that personalisation re-orders
 RRF_K = 60  # the fusion constant of Cormack et al.
 MAX_QUERY_CHARS = 500
 QUERY_CACHE = 256  # query vectors kept (a page rerun, a slider move: the same query again)
@@ -91,19 +94,24 @@ class SearchSettings:
         lexical_weight: the BM25 list's share of the fusion (0 = semantic only, 1 = BM25 only).
         personal: the shopper's share of the final score (0 = the query alone).
         pool: candidates kept from each retriever.
+        depth: the most relevant candidates that the shopper's preference re-orders; the
+            rest follow by relevance alone.
     """
 
     lexical_weight: float = 0.5
     personal: float = 0.3
     pool: int = POOL
+    depth: int = DEPTH
 
     def __post_init__(self) -> None:
         for name in ("lexical_weight", "personal"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
                 raise RecdashError(f"{name}={value!r} is out of range: give a weight from 0 to 1")
-        if not isinstance(self.pool, int) or self.pool < 1:
-            raise RecdashError(f"pool={self.pool!r}: give 1 or more candidates, e.g. {POOL}")
+        for name, default in (("pool", POOL), ("depth", DEPTH)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise RecdashError(f"{name}={value!r}: give 1 or more candidates, e.g. {default}")
 
 
 @dataclass
@@ -321,7 +329,11 @@ class Searcher:
         raw, preference = self.preference(cands, history)
         weight = settings.personal if preference is not None else 0.0
         final = blend(relevance, preference if preference is not None else 0.0, weight)
-        order = np.lexsort((cands, -final))  # ties: catalog order
+        # The shopper re-orders the `depth` most relevant candidates only: a product that
+        # barely matches the query never climbs above one that does on taste alone.
+        head = np.zeros(len(cands), dtype=bool)
+        head[np.lexsort((cands, -relevance))[:settings.depth]] = True
+        order = np.lexsort((cands, -np.where(head, final, relevance), ~head))  # ties: catalog
         cands, final, relevance, cosine, raw = (a[order] for a in (cands, final, relevance,
                                                                    cosine, raw))
         if rerank is not None:
