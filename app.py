@@ -26,6 +26,7 @@ PAGES = [
     st.Page(HERE / "pages" / "evaluate.py", title="Evaluate", icon=":material/leaderboard:"),
     st.Page(HERE / "pages" / "shopper.py", title="Shopper", icon=":material/person_search:"),
     st.Page(HERE / "pages" / "explain.py", title="Explain", icon=":material/lightbulb:"),
+    st.Page(HERE / "pages" / "search.py", title="Search", icon=":material/search:"),
     st.Page(HERE / "pages" / "diversity.py", title="Diversity", icon=":material/diversity_3:"),
 ]
 page = st.navigation(PAGES)

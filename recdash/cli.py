@@ -262,26 +262,28 @@ def _refitted(args: argparse.Namespace, run_id: str, spec) -> int:
     return 0
 
 
+def _rerank_step(ws, service, preset: str, k: int) -> tuple:
+    """The (re-ranking, candidates) step of a stored diversity preset for a loaded run."""
+    from dataclasses import replace
+
+    from recdash.rerank.presets import get_preset
+    from recdash.rerank.run import reranker, run_context
+    from recdash.rerank.setting import adapt
+
+    setting = replace(get_preset(ws, preset), k=k)
+    rc = run_context(service, ws)
+    note = adapt(setting, rc.items)[1]
+    if note:
+        print(f"recdash: preset '{preset}': {note}", file=sys.stderr)
+    return reranker(setting, rc)
+
+
 def cmd_recommend(args: argparse.Namespace) -> int:
     from recdash.runs.load import load_run
 
     ws = _workspace(args)
     service = load_run(ws, args.run, device=args.device)
-    rerank = None
-    if args.rerank:
-        from dataclasses import replace
-
-        from recdash.rerank.presets import get_preset
-        from recdash.rerank.run import reranker, run_context
-
-        from recdash.rerank.setting import adapt
-
-        setting = replace(get_preset(ws, args.rerank), k=args.k)
-        rc = run_context(service, ws)
-        note = adapt(setting, rc.items)[1]
-        if note:
-            print(f"recdash: preset '{args.rerank}': {note}", file=sys.stderr)
-        rerank = reranker(setting, rc)
+    rerank = _rerank_step(ws, service, args.rerank, args.k) if args.rerank else None
     recs = service.recommend_users([args.user], args.k, rerank=rerank)
     known = service.knows(args.user)
     note = "" if known else " (unknown user: most popular items)"
@@ -292,6 +294,48 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         f"{r['rank']:>3}. {r['score']:9.4f}  {name(r)}  [{r[S.ITEM]}]" for _, r in recs.iterrows()]
     _emit(args, {"run": args.run, "user": args.user, "known_user": known,
                  "recommendations": recs.to_dict("records")}, "\n".join(lines))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from recdash.search import Filters, SearchSettings
+    from recdash.search.api import open_searcher, search_as
+
+    ws = _workspace(args)
+    bar = _Bar(f"search index of {args.data}", not args.json)
+    try:
+        opened = open_searcher(ws, args.data, args.run, personalise=not args.anonymous,
+                               device=args.device, progress=bar)
+    finally:
+        bar.close()
+    rerank = None
+    if args.rerank:
+        if opened.searcher.service is None:
+            raise RecdashError("--rerank needs a trained run on this dataset; train one or "
+                               "leave --rerank out")
+        rerank = _rerank_step(ws, opened.searcher.service, args.rerank, args.k)
+    settings = SearchSettings(lexical_weight=args.lexical_weight, personal=args.personal)
+    filters = Filters(args.category, tuple(args.brand or ()), (args.min_price, args.max_price))
+    result = search_as(opened.searcher, args.query, None if args.anonymous else args.user,
+                       k=args.k, settings=settings, filters=filters, rerank=rerank)
+    frame = result.frame.drop(columns=["highlighted"])
+    frame = frame.astype(object).where(frame.notna(), None)  # JSON has no NaN
+    who = "anonymous" if args.user is None or args.anonymous else f"shopper {args.user}"
+    run = f" personalised by run {opened.run_id}" if result.personalised else ""
+    lines = [f"{len(frame)} results for {result.query!r} as {who}{run} "
+             f"({1000 * result.seconds:.0f} ms):"]
+    lines += [f"  note: {n}" for n in result.notes]
+    for _, r in result.frame.iterrows():
+        title = r["title"] if isinstance(r["title"], str) else r[S.ITEM]
+        matched = f"  matched: {', '.join(r['matched'])}" if r["matched"] else ""
+        lines.append(f"{r['rank']:>3}. {r['score']:.3f}  {title}  [{r[S.ITEM]}]{matched}")
+    _emit(args, {"dataset": args.data, "query": result.query, "user": args.user,
+                 "run": opened.run_id if result.personalised else None,
+                 "personalised": result.personalised, "terms": result.terms,
+                 "corrections": result.corrections, "notes": result.notes,
+                 "seconds": result.seconds, "results": frame.to_dict("records"),
+                 "facets": {k: v.to_dict("records") for k, v in result.facets.items()}},
+          "\n".join(lines))
     return 0
 
 
@@ -357,7 +401,9 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from recdash.runs.registry import MODELS
+    from recdash.search.settings import SearchSettings
 
+    SEARCH_DEFAULTS = SearchSettings()
     parser = argparse.ArgumentParser(prog="recdash", description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", help="workspace folder (default: $RECDASH_WORKSPACE or "
                         "./workspace)")
@@ -471,6 +517,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rerank", metavar="PRESET", help="re-rank with a stored diversity preset "
                    "(saved on the studio's Diversity page)")
     p.set_defaults(func=cmd_recommend)
+
+    p = add("search", "search the catalog, as a shopper or anonymously (BM25 + semantic, "
+            "personalised by a run)")
+    p.add_argument("--data", required=True, help="the dataset whose catalog is searched")
+    p.add_argument("--query", required=True, help="what the shopper types")
+    p.add_argument("--user", help="search as this stored shopper (default: anonymous)")
+    p.add_argument("--anonymous", action="store_true",
+                   help="ignore every run and shopper: the query alone")
+    p.add_argument("--run", help="the run that personalises (default: the dataset's best run "
+                   "on validation)")
+    p.add_argument("--k", type=int, default=20)
+    p.add_argument("--personal", type=float, default=SEARCH_DEFAULTS.personal,
+                   help="the shopper's share of the score, 0 to 1 (default %(default)s)")
+    p.add_argument("--lexical-weight", type=float, default=SEARCH_DEFAULTS.lexical_weight,
+                   help="BM25's share of the query relevance against semantic, 0 to 1 "
+                   "(default %(default)s)")
+    p.add_argument("--category", help="keep this category (and its subcategories)")
+    p.add_argument("--brand", action="append", help="keep this brand (repeatable)")
+    p.add_argument("--min-price", type=float)
+    p.add_argument("--max-price", type=float)
+    p.add_argument("--rerank", metavar="PRESET", help="apply a stored diversity preset")
+    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    p.set_defaults(func=cmd_search)
 
     p = add("export", "every user's top-k of a run as a CSV or Parquet file")
     p.add_argument("--run", required=True, help="run id (see `recdash runs`)")

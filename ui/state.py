@@ -22,6 +22,8 @@ UPLOAD_ROUND = "upload_round"  # part of the upload widgets' keys; bumping it em
 IMPORT_FAILURE = "import_failure"  # (upload ids, ValidationReport) of the last refused import
 DATASET_PARAM = "dataset"  # the URL's query parameter naming the selected dataset
 USER_PARAM = "user"  # the Shopper page's query parameter naming the shopper shown
+SEARCH_QUERY = "search_query"  # the Search page's query box
+SEARCH_USER_QUERY = "search_user_query"  # the Search page's "ID contains" box
 
 
 def init_state() -> None:

@@ -4,8 +4,9 @@
 query, `recdash.search.tokens` holds the words, terms and typo correction they share.
 """
 
-from recdash.search.engine import Filters, SearchResult, SearchSettings, Searcher
+from recdash.search.engine import SearchResult, Searcher
 from recdash.search.index import SearchIndex, load_or_build
+from recdash.search.settings import Filters, SearchSettings
 
 __all__ = ["Filters", "SearchIndex", "SearchResult", "SearchSettings", "Searcher",
            "load_or_build"]

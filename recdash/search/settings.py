@@ -1,0 +1,89 @@
+"""What a search is asked for: filters, and how relevance and the shopper's taste are weighed.
+
+Plain frozen dataclasses with no torch import, so the CLI's parser and the pages can read the
+defaults without loading a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from recdash.data import schema as S
+from recdash.errors import RecdashError
+
+POOL = 1000  # candidates kept from each retriever before fusion
+DEPTH = 100  # the most relevant candidates that personalisation re-orders
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the shopper narrowed the results to.
+
+    Attributes:
+        category: a category, or a category path's beginning ("Electronics > Audio" keeps
+            "Electronics > Audio > Speakers"); None for all.
+        brands: the brands kept (empty: all).
+        price: (lowest, highest) price kept, either end None for open.
+    """
+
+    category: str | None = None
+    brands: tuple[str, ...] = ()
+    price: tuple[float | None, float | None] = (None, None)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.category or self.brands or any(p is not None for p in self.price))
+
+    def mask(self, details: pd.DataFrame) -> np.ndarray | None:
+        """(n,) bool rows kept, or None when nothing is filtered."""
+        if not self.active:
+            return None
+        keep = np.ones(len(details), dtype=bool)
+        if self.category:
+            cat = details[S.CATEGORY].astype("string").fillna("")
+            want = self.category.strip()
+            keep &= ((cat == want) | cat.str.startswith(want + " >")).to_numpy(dtype=bool)
+        if self.brands:
+            keep &= details[S.BRAND].astype("string").isin(self.brands).fillna(False) \
+                .to_numpy(dtype=bool)
+        lo, hi = self.price
+        if lo is not None or hi is not None:
+            price = pd.to_numeric(details[S.PRICE], errors="coerce").to_numpy(dtype=float)
+            ok = ~np.isnan(price)
+            if lo is not None:
+                ok &= price >= lo
+            if hi is not None:
+                ok &= price <= hi
+            keep &= ok
+        return keep
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How a query's score is put together.
+
+    Attributes:
+        lexical_weight: the BM25 list's share of the fusion (0 = semantic only, 1 = BM25 only).
+        personal: the shopper's share of the final score (0 = the query alone).
+        pool: candidates kept from each retriever.
+        depth: the most relevant candidates that the shopper's preference re-orders; the
+            rest follow by relevance alone.
+    """
+
+    lexical_weight: float = 0.5
+    personal: float = 0.3
+    pool: int = POOL
+    depth: int = DEPTH
+
+    def __post_init__(self) -> None:
+        for name in ("lexical_weight", "personal"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+                raise RecdashError(f"{name}={value!r} is out of range: give a weight from 0 to 1")
+        for name, default in (("pool", POOL), ("depth", DEPTH)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise RecdashError(f"{name}={value!r}: give 1 or more candidates, e.g. {default}")
