@@ -302,7 +302,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from recdash.search.api import open_searcher, search_as
 
     ws = _workspace(args)
-    bar = _Bar(f"search index of {args.data}", not args.json)
+    bar = _Bar(f"search index of {args.data}")  # stderr, with --json too
     try:
         opened = open_searcher(ws, args.data, args.run, personalise=not args.anonymous,
                                device=args.device, progress=bar)

@@ -151,3 +151,42 @@ def test_import_cuts_shoppers_into_sessions_when_asked(tmp_path):
     assert out.returncode == 0, out.stderr
     stats = json.loads(out.stdout)["report"]["stats"]
     assert (stats["sequences"], stats["users"]) == ("sessions", 3)  # u1#1, u1#2, u2#1
+
+
+def test_search_as_a_shopper_and_anonymously(tmp_path):
+    """`recdash search`: the known catalog's exact and misspelt queries, as a shopper of its log
+    with the dataset's best run, and the errors a user can make."""
+    from tests.search import known
+
+    ws = tmp_path / "ws"
+    known.log().to_csv(tmp_path / "events.csv", index=False)
+    known.catalog().to_csv(tmp_path / "products.csv", index=False)
+    assert run("import", "--interactions", str(tmp_path / "events.csv"), "--catalog",
+               str(tmp_path / "products.csv"), "--name", "shop", ws=ws).returncode == 0
+    out = run("search", "--data", "shop", "--query", "brewmastr", "--k", "3", "--json", ws=ws)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["results"][0]["item_id"] == "p10" and got["corrections"] == {
+        "brewmastr": "brewmaster"}
+    assert not got["personalised"] and got["run"] is None
+    assert "search index of shop" in out.stderr  # progress on stderr
+
+    assert run("evaluate", "--data", "shop", "--model", "itemknn", ws=ws).returncode == 0
+    mine = run("search", "--data", "shop", "--query", "lumio wireless mouse", "--user", "a00",
+               "--personal", "1", "--json", ws=ws)
+    assert mine.returncode == 0, mine.stderr
+    mine = json.loads(mine.stdout)
+    assert mine["personalised"] and mine["run"]
+    assert mine["results"][0]["item_id"] == "p01"  # the audio shoppers' mouse
+    plain = json.loads(run("search", "--data", "shop", "--query", "lumio wireless mouse",
+                           "--json", ws=ws).stdout)
+    assert plain["results"][0]["item_id"] == "p02"
+    text = run("search", "--data", "shop", "--query", "rx580", "--k", "1", ws=ws).stdout
+    assert "Voltix RX580 Graphics Card 8GB  [p03]" in text and "matched: RX580" in text
+
+    bad = run("search", "--data", "shop", "--query", " ", ws=ws)
+    assert bad.returncode == 1 and "query is empty" in bad.stderr
+    bad = run("search", "--data", "shop", "--query", "mouse", "--personal", "2", ws=ws)
+    assert bad.returncode == 1 and "give a weight from 0 to 1" in bad.stderr
+    bad = run("search", "--data", "nope", "--query", "mouse", ws=ws)
+    assert bad.returncode == 1 and "nope" in bad.stderr
