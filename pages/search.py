@@ -107,6 +107,10 @@ if result.frame.empty:
 table = result.frame[["rank", S.TITLE, S.PRICE, S.CATEGORY, "matched", "score", "relevance",
                       "semantic", "personal"]].copy()
 table["matched"] = table["matched"].map(", ".join)
+table[S.PRICE] = pd.to_numeric(table[S.PRICE], errors="coerce").map(
+    lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+for column in ("score", "relevance", "semantic", "personal"):  # text: a static table of floats
+    table[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")  # shows 4
 st.table(table.set_index("rank"))
 
 st.subheader("Why this result?")

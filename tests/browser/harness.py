@@ -348,3 +348,38 @@ def add_button_centre(page) -> tuple[float, float]:
     button.scroll_into_view_if_needed()
     box = button.bounding_box()
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+# The Search page: the time from Enter in the query box to the results table showing a new
+# list, measured inside the page (performance.now() at the key press, checked every frame).
+ARM_SEARCH_JS = """() => {
+    const rows = () => { const t = [...document.querySelectorAll('[data-testid="stTable"]')];
+        return t.length ? t[t.length - 1].innerText : ''; };
+    const app = document.querySelector('[data-testid="stApp"]');
+    const before = rows();
+    window.__searchMarks = null;
+    let t0 = null, shown = null;
+    document.addEventListener('keydown', e => { if (e.key === 'Enter') t0 = performance.now(); },
+                              {capture: true, once: true});
+    const tick = () => {
+        if (t0 !== null && shown === null && rows() && rows() !== before)
+            shown = performance.now() - t0;
+        const idle = app.getAttribute('data-test-script-state') === 'notRunning';
+        if (shown !== null && idle) window.__searchMarks = {shown, idle: performance.now() - t0};
+        else requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+}"""
+
+
+def search_for(page, query: str, timeout_s: float = 60) -> dict:
+    """Type `query` in the Search page's box and press Enter; milliseconds until the results
+    table showed a new list (`shown`) and until the script run ended (`idle`)."""
+    box = page.get_by_label("Search the catalog", exact=True)
+    box.fill(query)
+    page.evaluate(ARM_SEARCH_JS)
+    box.press("Enter")
+    page.wait_for_function("() => window.__searchMarks !== null", timeout=timeout_s * 1000)
+    marks = page.evaluate("() => window.__searchMarks")
+    wait_idle(page)
+    return marks
