@@ -202,3 +202,18 @@ def test_taste_reorders_only_the_most_relevant_candidates(index, shop) -> None:
                                settings=SearchSettings(personal=1.0, depth=2)))
     assert set(top2[:2]) == set(plain[:2]) and top2[:2] == ["p01", "p02"]  # the mice, swapped
     assert top2[2:] == plain[2:]  # the headphones the fan likes stay below what matches
+
+
+def test_a_diversity_step_reorders_the_results_the_run_knows(index, shop) -> None:
+    _, service = shop
+    searcher = Searcher(index, service)
+    plain = ids(searcher.search("wireless mouse headphones", k=4))
+    seen = []
+
+    def reverse(candidates, scores, history):  # a stand-in re-ranking: reverses its input
+        seen.append(list(scores))
+        return candidates[::-1]
+
+    reranked = ids(searcher.search("wireless mouse headphones", k=4, rerank=(reverse, 4)))
+    assert reranked == plain[::-1]
+    assert seen[0] == sorted(seen[0], reverse=True)  # it was given the list best first
