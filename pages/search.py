@@ -111,7 +111,16 @@ table[S.PRICE] = pd.to_numeric(table[S.PRICE], errors="coerce").map(
     lambda v: "" if pd.isna(v) else f"{v:,.2f}")
 for column in ("score", "relevance", "semantic", "personal"):  # text: a static table of floats
     table[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")  # shows 4
-st.table(table.set_index("rank"))
+results, refine = st.columns([4, 1])
+results.table(table.set_index("rank"))
+with refine:  # what the candidates hold: where a filter would lead
+    for facet, title in ((S.CATEGORY, "Categories"), (S.BRAND, "Brands")):
+        counts = result.facets.get(facet)
+        if counts is not None and len(counts):
+            st.caption(f"{title} among the matches")
+            st.dataframe(counts.head(8), hide_index=True, column_config={
+                "value": st.column_config.TextColumn(title[:-1] if facet == S.BRAND
+                                                     else "Category")})
 
 st.subheader("Why this result?")
 rows = result.frame.reset_index(drop=True)

@@ -16,7 +16,7 @@ One query runs in four steps, each a plain function of arrays:
 
 `Searcher.search` returns a `SearchResult`: the ranked frame with every part of each score,
 the matched words highlighted in the title, the corrections and notes the studio shows, and
-facet counts over the candidates.
+facet counts over the most relevant candidates.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ class SearchResult:
         corrections: query word -> the catalog word searched instead.
         notes: plain sentences for the analyst (fallbacks, what was left out).
         personalised: whether a history shaped the order.
-        facets: "category", "brand" -> counts over the candidates (value, count).
+        facets: "category", "brand" -> counts (value, count) over the `depth` most relevant
+            candidates, whatever the shopper's taste: where a filter would lead.
         seconds: time taken.
     """
 
@@ -261,6 +262,7 @@ class Searcher:
         # barely matches the query never climbs above one that does on taste alone.
         head = np.zeros(len(cands), dtype=bool)
         head[np.lexsort((cands, -relevance))[:settings.depth]] = True
+        facets = self._facets(cands[head])
         order = np.lexsort((cands, -np.where(head, final, relevance), ~head))  # ties: catalog
         cands, final, relevance, cosine, raw = (a[order] for a in (cands, final, relevance,
                                                                    cosine, raw))
@@ -274,7 +276,7 @@ class Searcher:
         if not use_sem:
             frame["semantic"] = np.nan
         return SearchResult(frame, text, terms, corrections, notes,
-                            personalised=weight > 0, facets=self._facets(cands),
+                            personalised=weight > 0, facets=facets,
                             seconds=time.perf_counter() - start)
 
     def preference(self, rows: np.ndarray, history: History | None
