@@ -165,11 +165,11 @@ class Searcher:
     def semantic_top(self, vector: np.ndarray, pool: int, mask: np.ndarray | None
                      ) -> tuple[np.ndarray, np.ndarray]:
         """(rows, cosines) of the `pool` products nearest the query vector, best first."""
-        emb = self.index.embeddings
-        graph = self.index.ann
+        idx = self.index
+        graph = idx.ann
         if graph is not None and (mask is None or mask.sum() > 20 * pool):
             want = pool if mask is None else 4 * pool  # filtered: oversample, then keep
-            found = graph.search(vector, min(want, len(emb)), threads=1)
+            found = graph.search(vector.astype(np.float16), min(want, len(idx)), threads=1)
             rows = np.asarray(found.keys, dtype=np.int64)
             sims = 1.0 - np.asarray(found.distances, dtype=np.float32)  # ip distance = 1 - ip
             if mask is not None:
@@ -178,10 +178,10 @@ class Searcher:
             return rows, sims
         if mask is not None and graph is not None:  # a selective filter: exact over its rows
             sub = np.flatnonzero(mask)
-            sims = emb[sub] @ vector
+            sims = idx.cosines(sub, vector)
             best = _top(sims, pool)
             return sub[best], sims[best]
-        sims = emb @ vector  # (n,)
+        sims = idx.similarities(vector)  # (n,)
         if mask is not None:
             sims = np.where(mask, sims, -np.inf)
         rows = _top(sims, pool)
@@ -254,7 +254,7 @@ class Searcher:
             cosine[where >= 0] = sem_sims[where[where >= 0]]
             missing = where < 0
             if missing.any():
-                cosine[missing] = idx.embeddings[cands[missing]] @ self.query_vector(text)
+                cosine[missing] = idx.cosines(cands[missing], self.query_vector(text))
         raw, preference = self.preference(cands, history)
         weight = settings.personal if preference is not None else 0.0
         final = blend(relevance, preference if preference is not None else 0.0, weight)
@@ -328,27 +328,26 @@ class Searcher:
     def _facets(self, rows: np.ndarray) -> dict[str, pd.DataFrame]:
         out = {}
         for name in (S.CATEGORY, S.BRAND):
-            values = self.index.details[name].take(rows).dropna().astype(str)
+            values = pd.Series(self.index.columns[name][rows], dtype=object).dropna().astype(str)
             counts = values[values != ""].value_counts()
             out[name] = pd.DataFrame({"value": counts.index.to_numpy(dtype=object),
                                       "count": counts.to_numpy()})
         return out
 
     def _frame(self, rows, score, relevance, bm25, cosine, raw, terms) -> pd.DataFrame:
-        d = self.index.details.take(rows).reset_index(drop=True)
-        titles = d[S.TITLE].tolist()
-        searched = [" ".join(str(d[c].iat[i]) for c in (S.TITLE, S.BRAND, S.CATEGORY)
-                             if pd.notna(d[c].iat[i])) for i in range(len(d))]
+        cols = {c: v[rows] for c, v in self.index.columns.items()}
+        texts = [" ".join(str(v) for v in parts if v is not None)
+                 for parts in zip(cols[S.TITLE], cols[S.BRAND], cols[S.CATEGORY])]
         return pd.DataFrame({
             "rank": np.arange(1, len(rows) + 1),
             S.ITEM: self.index.items[rows],
-            S.TITLE: titles, S.CATEGORY: d[S.CATEGORY].to_numpy(dtype=object),
-            S.BRAND: d[S.BRAND].to_numpy(dtype=object), S.PRICE: d[S.PRICE].to_numpy(),
+            S.TITLE: cols[S.TITLE], S.CATEGORY: cols[S.CATEGORY], S.BRAND: cols[S.BRAND],
+            S.PRICE: cols[S.PRICE],
             "score": np.asarray(score, dtype=float), "relevance": np.asarray(relevance, float),
             "bm25": np.asarray(bm25, dtype=float), "semantic": np.asarray(cosine, float),
             "personal": np.asarray(raw, dtype=float),
-            "matched": [sorted(set(T.matched_words(s, terms)), key=str.lower) for s in searched],
-            "highlighted": [T.highlight(t, terms) for t in titles],
+            "matched": [sorted(set(T.matched_words(t, terms)), key=str.lower) for t in texts],
+            "highlighted": [T.highlight(t, terms) for t in cols[S.TITLE]],
         }, columns=list(RESULT_COLUMNS))
 
 

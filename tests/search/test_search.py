@@ -217,3 +217,14 @@ def test_a_diversity_step_reorders_the_results_the_run_knows(index, shop) -> Non
     reranked = ids(searcher.search("wireless mouse headphones", k=4, rerank=(reverse, 4)))
     assert reranked == plain[::-1]
     assert seen[0] == sorted(seen[0], reverse=True)  # it was given the list best first
+
+
+def test_products_with_missing_details_are_searchable() -> None:
+    catalog = known.catalog().astype({"brand": "string", "category": "string"})
+    catalog.loc[catalog.item_id == "p09", ["brand", "category", "price"]] = None
+    searcher = Searcher(SearchIndex.build(catalog))  # lexical only
+    row = searcher.search("kettle", k=1).frame.iloc[0]
+    assert row["item_id"] == "p09" and row["brand"] is None and np.isnan(row["price"])
+    assert np.isnan(row["semantic"]) and row["matched"] == ["Kettle"]
+    assert searcher.search("kettle", k=5, filters=Filters(price=(0.0, None))).frame[
+        "item_id"].tolist() != ["p09"]
