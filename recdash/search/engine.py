@@ -3,9 +3,9 @@
 One query runs in four steps, each a plain function of arrays:
 1. retrieve: BM25 over the query's terms (typos corrected against the catalog's words) and the
    inner product of the query's MiniLM vector with every product's; each keeps its best `pool`;
-2. fuse: reciprocal-rank fusion of the two lists (Cormack, Clarke & Buettcher, SIGIR 2009),
-   `lexical_weight` on the BM25 list and the rest on the semantic one, scaled so the best
-   candidate has relevance 1;
+2. fuse: a convex combination of the normalised scores, `lexical_weight` on BM25 and the rest
+   on the cosine (or reciprocal-rank fusion of the two lists: Cormack, Clarke & Buettcher,
+   SIGIR 2009), scaled so the best candidate has relevance 1;
 3. personalise: the run's own score for each candidate after the shopper's history (the
    serving path's `score_targets`: the attention ranker reads a session's newest events),
    min-max scaled over the candidates, blended as (1 - personal) * relevance + personal *
@@ -81,6 +81,31 @@ def rrf(ranks: Sequence[np.ndarray], weights: Sequence[float], k: int = RRF_K) -
         r = np.asarray(r)
         out += np.where(r > 0, w / (k + np.maximum(r, 1)), 0.0)
     return out
+
+
+def fuse(settings: SearchSettings, bm25: np.ndarray, cosine: np.ndarray, lex_rank: np.ndarray,
+         sem_rank: np.ndarray) -> np.ndarray:
+    """Each candidate's query relevance, the best 1.
+
+    "convex": lexical_weight * BM25 / its best + (1 - lexical_weight) * the cosine min-max
+    scaled over the candidates (a convex combination of normalised scores: Bruch, Gai &
+    Ingber, "An Analysis of Fusion Functions for Hybrid Retrieval", TOIS 2023, find it beats
+    RRF once its weight is tuned, since it keeps how far apart the scores are). "rrf": weighted
+    reciprocal-rank fusion of the two lists' ranks (0 = not in a list).
+    """
+    w = settings.lexical_weight
+    if settings.fusion == "rrf":
+        fused = rrf([lex_rank, sem_rank], [w, 1 - w])
+    else:
+        top = float(np.max(bm25)) if len(bm25) else 0.0
+        lex = bm25 / top if top > 0 else np.zeros(len(bm25))
+        known = ~np.isnan(cosine)
+        sem = np.zeros(len(cosine))
+        if known.any():
+            sem[known] = minmax(cosine[known])
+        fused = w * lex + (1 - w) * sem if known.any() else lex
+    best = float(fused.max()) if len(fused) else 0.0
+    return fused / best if best > 0 else np.ones(len(fused))
 
 
 def minmax(values: np.ndarray) -> np.ndarray:
@@ -244,10 +269,6 @@ class Searcher:
         if not len(cands):
             notes.append("Nothing matched; showing the best sellers instead.")
             cands = self._fallback(pool, mask)
-        lex_rank = _rank_of(cands, lex_rows)
-        sem_rank = _rank_of(cands, sem_rows)
-        fused = rrf([lex_rank, sem_rank], [settings.lexical_weight, 1 - settings.lexical_weight])
-        relevance = fused / fused.max() if fused.max() > 0 else np.ones(len(cands))
         cosine = np.full(len(cands), np.nan)
         if use_sem:
             where = pd.Index(sem_rows).get_indexer(cands)
@@ -255,14 +276,16 @@ class Searcher:
             missing = where < 0
             if missing.any():
                 cosine[missing] = idx.cosines(cands[missing], self.query_vector(text))
-        raw, preference = self.preference(cands, history)
-        weight = settings.personal if preference is not None else 0.0
-        final = blend(relevance, preference if preference is not None else 0.0, weight)
+        relevance = fuse(settings, bm25[cands], cosine, _rank_of(cands, lex_rows),
+                         _rank_of(cands, sem_rows))
         # The shopper re-orders the `depth` most relevant candidates only: a product that
         # barely matches the query never climbs above one that does on taste alone.
         head = np.zeros(len(cands), dtype=bool)
         head[np.lexsort((cands, -relevance))[:settings.depth]] = True
         facets = self._facets(cands[head])
+        raw, preference = self.preference(cands, history, head)
+        weight = settings.personal if preference is not None else 0.0
+        final = blend(relevance, preference if preference is not None else 0.0, weight)
         order = np.lexsort((cands, -np.where(head, final, relevance), ~head))  # ties: catalog
         cands, final, relevance, cosine, raw = (a[order] for a in (cands, final, relevance,
                                                                    cosine, raw))
@@ -279,23 +302,27 @@ class Searcher:
                             personalised=weight > 0, facets=facets,
                             seconds=time.perf_counter() - start)
 
-    def preference(self, rows: np.ndarray, history: History | None
-                   ) -> tuple[np.ndarray, np.ndarray | None]:
-        """(the run's raw score of each candidate, NaN where unknown; their [0, 1] preference,
-        or None when there is no history, no run, or no candidate the run knows)."""
+    def preference(self, rows: np.ndarray, history: History | None,
+                   head: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The run's raw score of each candidate in `head` (all when None; NaN elsewhere and
+        where the run does not know the product), and their preference on [0, 1] (min-max over
+        the head; the head's median for products new to the run); None for the preference when
+        there is no history, no run, or no candidate the run knows."""
         raw = np.full(len(rows), np.nan)
         if self.service is None or history is None or not len(history):
             return raw, None
         model = self.service.model
-        codes = model.codes_of(self.index.items[rows])
+        head = np.ones(len(rows), dtype=bool) if head is None else head
+        codes = np.full(len(rows), -1)
+        codes[head] = model.codes_of(self.index.items[rows[head]])
         known = codes >= 0
         if not known.any():
             return raw, None
         raw[known] = model.score_targets([history.items], [history.events], [history.times],
                                          codes[known])[0]
-        pref = np.empty(len(rows))
+        pref = np.zeros(len(rows))
         pref[known] = minmax(raw[known])
-        pref[~known] = np.median(pref[known])  # a product new to the run: neither way
+        pref[head & ~known] = np.median(pref[known])  # a product new to the run: neither way
         return raw, pref
 
     def _fallback(self, pool: int, mask: np.ndarray | None) -> np.ndarray:

@@ -16,6 +16,7 @@ from recdash.errors import RecdashError
 
 POOL = 1000  # candidates kept from each retriever before fusion
 DEPTH = 100  # the most relevant candidates that personalisation re-orders
+FUSIONS = ("convex", "rrf")
 
 
 @dataclass(frozen=True)
@@ -71,18 +72,22 @@ class SearchSettings:
         pool: candidates kept from each retriever.
         depth: the most relevant candidates that the shopper's preference re-orders; the
             rest follow by relevance alone.
+        fusion: "convex" (a weighted sum of the normalised scores) or "rrf" (of the ranks).
     """
 
     lexical_weight: float = 0.5
     personal: float = 0.3
     pool: int = POOL
     depth: int = DEPTH
+    fusion: str = "convex"
 
     def __post_init__(self) -> None:
         for name in ("lexical_weight", "personal"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
                 raise RecdashError(f"{name}={value!r} is out of range: give a weight from 0 to 1")
+        if self.fusion not in FUSIONS:
+            raise RecdashError(f"fusion={self.fusion!r}: use one of {', '.join(FUSIONS)}")
         for name, default in (("pool", POOL), ("depth", DEPTH)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -53,7 +53,7 @@ def ids(result) -> list[str]:
     ("1.5L kettle", "p09"),
 ])
 def test_exact_matches_come_first(searcher, query, first) -> None:
-    for settings in (LEXICAL, SearchSettings()):  # BM25 alone and fused
+    for settings in (LEXICAL, SearchSettings(), SearchSettings(fusion="rrf")):  # alone, fused
         assert ids(searcher.search(query, k=3, settings=settings))[0] == first
 
 
@@ -101,7 +101,8 @@ def test_facets_count_the_candidates(searcher) -> None:
     assert facets["brand"].set_index("value")["count"].to_dict() == {"Stride": 2}
 
 
-def test_fusion_weight_moves_results_towards_its_side(searcher) -> None:
+@pytest.mark.parametrize("fusion", ["convex", "rrf"])
+def test_fusion_weight_moves_results_towards_its_side(searcher, fusion) -> None:
     # BM25 alone prefers the product that repeats the query's word; meaning prefers another.
     query = "computer pointing device"
     lex_first = ids(searcher.search(query, k=12, settings=LEXICAL))[0]
@@ -109,7 +110,8 @@ def test_fusion_weight_moves_results_towards_its_side(searcher) -> None:
     assert lex_first != sem_first
     lex_ranks, sem_ranks = [], []
     for w in np.linspace(0, 1, 11):
-        order = ids(searcher.search(query, k=12, settings=SearchSettings(lexical_weight=w)))
+        order = ids(searcher.search(query, k=12, settings=SearchSettings(lexical_weight=w,
+                                                                         fusion=fusion)))
         lex_ranks.append(order.index(lex_first))
         sem_ranks.append(order.index(sem_first))
     assert lex_ranks == sorted(lex_ranks, reverse=True) and lex_ranks[0] > lex_ranks[-1]
