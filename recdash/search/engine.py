@@ -259,8 +259,16 @@ class Searcher:
             bm25 = np.where(mask, bm25, 0.0).astype(np.float32)
         lex_rows = _top(bm25, pool, floor=0.0)
         use_sem = semantic and idx.semantic and settings.lexical_weight < 1.0
-        sem_rows, sem_sims = (self.semantic_top(self.query_vector(text), pool, mask)
-                              if use_sem else (np.zeros(0, np.int64), np.zeros(0, np.float32)))
+        if not idx.semantic and semantic and settings.lexical_weight < 1.0:
+            notes.append("Words only: this catalog has no text vectors (the text model was not "
+                         "available when it was indexed).")
+        sem_rows, sem_sims = np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if use_sem:
+            try:
+                sem_rows, sem_sims = self.semantic_top(self.query_vector(text), pool, mask)
+            except RecdashError as err:  # the text model is missing on this host
+                use_sem = False
+                notes.append(f"Words only: the query could not be encoded ({err}).")
         if not len(lex_rows):
             if unknown:
                 notes.append("No product contains " + ", ".join(repr(w) for w in unknown) +

@@ -290,8 +290,13 @@ def load_or_build(ws, dataset, progress: Progress | None = None,
     embeddings = None
     if semantic:
         scaled = (lambda f, m: progress(0.5 * f, m)) if progress else None
-        embeddings, _ = embed_catalog(catalog, ws.dataset_dir(dataset.name) / "text-cache",
-                                      progress=scaled)
+        try:
+            embeddings, _ = embed_catalog(catalog, ws.dataset_dir(dataset.name) / "text-cache",
+                                          progress=scaled)
+        except RecdashError as err:  # no text model here, and the cache lacks some texts
+            if progress:
+                progress(0.5, f"semantic search off: {err}")
+            embeddings = None
     key = fingerprint(catalog, ann)
     found = SearchIndex.load(folder, catalog, embeddings, key)
     if found is not None:

@@ -230,3 +230,15 @@ def test_products_with_missing_details_are_searchable() -> None:
     assert np.isnan(row["semantic"]) and row["matched"] == ["Kettle"]
     assert searcher.search("kettle", k=5, filters=Filters(price=(0.0, None))).frame[
         "item_id"].tolist() != ["p09"]
+
+
+def test_without_the_text_model_search_falls_back_to_words_and_says_so(index) -> None:
+    class Missing:
+        def encode(self, texts):
+            raise RecdashError("the all-MiniLM-L6-v2 model is not installed")
+
+    result = Searcher(index, encoder=Missing()).search("rx580", k=2)
+    assert ids(result)[0] == "p03" and result.frame["semantic"].isna().all()
+    assert any("Words only" in n and "not installed" in n for n in result.notes)
+    lexical = Searcher(SearchIndex.build(known.catalog())).search("kettle", k=1)
+    assert ids(lexical) == ["p09"] and any("no text vectors" in n for n in lexical.notes)
