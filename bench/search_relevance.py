@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,7 +49,7 @@ QUERIES = Path(__file__).resolve().parent / "search_queries_games.tsv"
 K = 100  # results read per query
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))  # lexical_weight grid
 PERSONAL = tuple(round(0.1 * i, 1) for i in range(1, 10))  # personal weight grid
-DEFAULT_WEIGHT = 0.5
+DEFAULT_WEIGHT = 0.5  # the default when these figures were first taken (now SearchSettings': 0.7)
 GAMES_N, GAMES_TEST_SEED, GAMES_VALID_SEED, DROP_SEED = 1_000, 0, 1, 0
 TRAIN_ARGS = ("train", "--data", "scientific", "--model", "attention", "--no-tune",
               "--max-minutes", "5", "--device", "cpu")
@@ -71,6 +72,13 @@ _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 
 FUSION = ["convex"]  # set from --fusion in main(); read where the settings are built
+
+
+def query_alone(weight: float):
+    """Search settings at this BM25 weight, without personalisation, in the chosen fusion."""
+    from recdash.search import SearchSettings
+
+    return SearchSettings(fusion=FUSION[0], lexical_weight=weight, personal=0.0)
 
 def words(text: str) -> list[str]:
     """Lower-cased words of `text` (letters and digits; an inner apostrophe kept)."""
@@ -208,10 +216,7 @@ def ranks_by_query(searcher, queries: list[str], targets: list[str], settings) -
 
 def sweep(searcher, queries, targets) -> dict[float, dict]:
     """Figures at every lexical weight of the grid."""
-    from recdash.search import SearchSettings
-
-    return {w: scores(ranks_by_query(searcher, queries, targets,
-                                     SearchSettings(fusion=FUSION[0], lexical_weight=w, personal=0.0)))
+    return {w: scores(ranks_by_query(searcher, queries, targets, query_alone(w)))
             for w in WEIGHTS}
 
 
@@ -233,8 +238,6 @@ def relevance_block(searcher, valid: tuple, test: tuple,
                     groups: dict[str, np.ndarray] | None = None) -> dict:
     """Validation sweep, chosen weight, test figures of the three retrievers (and of each
     group of test queries: a boolean mask per group)."""
-    from recdash.search import SearchSettings
-
     start = time.perf_counter()
     grid = sweep(searcher, *valid)
     chosen = choose({w: g for w, g in grid.items() if 0 < w < 1}, "NDCG@10")
@@ -242,7 +245,7 @@ def relevance_block(searcher, valid: tuple, test: tuple,
     for name, w in (("BM25 only", 1.0), ("semantic only", 0.0),
                     (f"hybrid, default {DEFAULT_WEIGHT}", DEFAULT_WEIGHT),
                     (f"hybrid, tuned {chosen}", chosen)):
-        ranks = ranks_by_query(searcher, *test, SearchSettings(fusion=FUSION[0], lexical_weight=w, personal=0.0))
+        ranks = ranks_by_query(searcher, *test, query_alone(w))
         test_at[name] = scores(ranks)
         for group, mask in (groups or {}).items():
             by_group[group][name] = scores(ranks[mask])
@@ -294,7 +297,8 @@ def scientific(ws, run_id: str, valid_users: int, encoder: CachedEncoder) -> dic
         s = stages[name]
         st = s["stage"]
         hist, events, times = split.sequences.select_context(st.users[rows], st.cut[rows])
-        settings = SearchSettings(fusion=FUSION[0], lexical_weight=w, personal=personal)
+        settings = SearchSettings(fusion=FUSION[0], lexical_weight=w,
+                                  personal=personal)
         out = np.zeros(len(rows), dtype=np.int64)
         for j, row in enumerate(rows):
             res = personal_searcher.search(s["queries"][row], k=K,
@@ -309,7 +313,7 @@ def scientific(ws, run_id: str, valid_users: int, encoder: CachedEncoder) -> dic
     v_targets = [stages["valid"]["targets"][r] for r in valid_rows]
     v_queries = [stages["valid"]["queries"][r] for r in valid_rows]
     personal_grid = {0.0: scores(ranks_by_query(plain, v_queries, v_targets,
-                                                SearchSettings(fusion=FUSION[0], lexical_weight=w, personal=0.0)))}
+                                                query_alone(w)))}
     for p in PERSONAL:
         personal_grid[p] = scores(personal_ranks("valid", valid_rows, p))
     chosen_p = max(personal_grid, key=lambda p: round(personal_grid[p]["MRR@100"], 6))
@@ -375,7 +379,8 @@ def games(ws, encoder: CachedEncoder) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workspace", default="/tmp/recdash-search-bench")
+    parser.add_argument("--workspace",
+                        default=str(Path(tempfile.gettempdir()) / "recdash-search-bench"))
     parser.add_argument("--datasets", default=DEFAULT_DATASETS)
     parser.add_argument("--run", help="a finished attention run on scientific (default: train "
                                       "one through the CLI)")
@@ -391,8 +396,9 @@ def main() -> None:
     root = require_datasets(args.datasets, ["amazon-scientific", "amazon-games"])
     workspace = Path(args.workspace)
     ws = Workspace(workspace)
-    out = {"machine": machine(), "fusion": args.fusion, "k": K, "metrics": "NDCG@10, MRR@100 (0 beyond rank 100), "
-           "Recall@100; one relevant product per query; whole catalog searched",
+    out = {"machine": machine(), "fusion": args.fusion, "k": K,
+           "metrics": "NDCG@10, MRR@100 (0 beyond rank 100), Recall@100; one relevant product "
+           "per query; whole catalog searched",
            "lexical_weight_grid": list(WEIGHTS), "personal_grid": list(PERSONAL)}
     encoder = CachedEncoder()
     names = [args.only] if args.only else ["scientific", "games"]

@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import gc
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -294,7 +295,8 @@ def big_with_graph(args, base, vectors, warmup, queries, hists, encoder) -> dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workspace", default="/tmp/recdash-search-bench",
+    parser.add_argument("--workspace",
+                        default=str(Path(tempfile.gettempdir()) / "recdash-search-bench"),
                         help="the workspace bench/search_relevance.py used (text caches)")
     parser.add_argument("--datasets", default=DEFAULT_DATASETS)
     parser.add_argument("--mid", type=int, default=100_000)

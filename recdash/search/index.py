@@ -32,7 +32,7 @@ from recdash.progress import Progress
 from recdash.search import tokens as T
 
 LAYOUT = 1  # bump when what is stored changes: older indexes are rebuilt
-ANN_MIN_ITEMS = 100_000  # exact below: 6.0 ms against the graph's 2.2 at 100k (bench/search_speed.py)
+ANN_MIN_ITEMS = 100_000  # exact below; at 100k 6.2 ms against 2.6 (bench/search_speed.py)
 DESCRIPTION_CHARS = 1_000  # of a description, indexed
 FOLDER = "search-index"
 FIELDS = (S.TITLE, S.BRAND, S.CATEGORY, S.DESCRIPTION)
