@@ -149,11 +149,17 @@ def write_queries(queries: list[dict]) -> None:
 class CachedEncoder:
     """The CPU TextEncoder with every query vector kept (queries repeat across settings)."""
 
-    def __init__(self) -> None:
+    def __init__(self, int8: bool = False) -> None:
         from recdash.text import TextEncoder
 
         self.encoder = TextEncoder()
         self.vectors: dict[str, np.ndarray] = {}
+        if int8:  # a side check: torch's dynamic int8 quantisation of the query encoder
+            import torch
+
+            self.encoder._load()
+            self.encoder._model = torch.ao.quantization.quantize_dynamic(
+                self.encoder._model, {torch.nn.Linear}, dtype=torch.qint8)
 
     def prime(self, texts: list[str]) -> None:
         """Encode the texts not yet kept, in batches."""
@@ -387,6 +393,9 @@ def main() -> None:
     parser.add_argument("--only", choices=("scientific", "games"))
     parser.add_argument("--fusion", default="convex", choices=("convex", "rrf"),
                         help="the fusion of BM25 and semantic scores (SearchSettings.fusion)")
+    parser.add_argument("--int8-queries", action="store_true",
+                        help="encode queries with a dynamically int8-quantised MiniLM (a side "
+                             "check; the products' vectors stay float)")
     parser.add_argument("--valid-users", type=int, default=1_500,
                         help="validation shoppers sampled to choose the personal weight")
     args = parser.parse_args()
@@ -396,11 +405,11 @@ def main() -> None:
     root = require_datasets(args.datasets, ["amazon-scientific", "amazon-games"])
     workspace = Path(args.workspace)
     ws = Workspace(workspace)
-    out = {"machine": machine(), "fusion": args.fusion, "k": K,
+    out = {"machine": machine(), "fusion": args.fusion, "int8_queries": args.int8_queries, "k": K,
            "metrics": "NDCG@10, MRR@100 (0 beyond rank 100), Recall@100; one relevant product "
            "per query; whole catalog searched",
            "lexical_weight_grid": list(WEIGHTS), "personal_grid": list(PERSONAL)}
-    encoder = CachedEncoder()
+    encoder = CachedEncoder(int8=args.int8_queries)
     names = [args.only] if args.only else ["scientific", "games"]
     for name, folder in (("scientific", "amazon-scientific"), ("games", "amazon-games")):
         if name in names and not ws.has_dataset(name):
@@ -434,7 +443,8 @@ def main() -> None:
                             "queries"], rows)
     print(table)
     out["table"] = table
-    suffix = (f"_{args.only}" if args.only else "") + ("_rrf" if args.fusion == "rrf" else "")
+    suffix = ((f"_{args.only}" if args.only else "") + ("_rrf" if args.fusion == "rrf" else "")
+              + ("_int8_queries" if args.int8_queries else ""))
     print(f"wrote {rel(write_json(OUT.replace('.json', suffix + '.json'), out))}")
 
 

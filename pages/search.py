@@ -111,16 +111,17 @@ table[S.PRICE] = pd.to_numeric(table[S.PRICE], errors="coerce").map(
     lambda v: "" if pd.isna(v) else f"{v:,.2f}")
 for column in ("score", "relevance", "semantic", "personal"):  # text: a static table of floats
     table[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")  # shows 4
-results, refine = st.columns([4, 1])
+results, refine = st.columns([3, 1])
 results.table(table.set_index("rank"))
-with refine:  # what the candidates hold: where a filter would lead
-    for facet, title in ((S.CATEGORY, "Categories"), (S.BRAND, "Brands")):
+with refine:  # what the most relevant candidates hold: where a filter would lead
+    for facet, title in ((S.CATEGORY, "Category"), (S.BRAND, "Brand")):
         counts = result.facets.get(facet)
         if counts is not None and len(counts):
-            st.caption(f"{title} among the matches")
-            st.dataframe(counts.head(8), hide_index=True, column_config={
-                "value": st.column_config.TextColumn(title[:-1] if facet == S.BRAND
-                                                     else "Category")})
+            shown = counts.head(8).rename(columns={"value": title})
+            if facet == S.CATEGORY:  # a path's last part; the filter above takes the whole
+                shown[title] = shown[title].str.split(" > ").str[-1]
+            st.caption(f"{title} of the {DEFAULTS.depth} best matches")
+            st.dataframe(shown, hide_index=True)
 
 st.subheader("Why this result?")
 rows = result.frame.reset_index(drop=True)
