@@ -61,11 +61,17 @@ K, WARMUP, MAX_LEN = 20, 30, 50
 class TimedEncoder:
     """The CPU TextEncoder, recording the seconds of each call (the query's encoding)."""
 
-    def __init__(self) -> None:
+    def __init__(self, int8: bool = False) -> None:
         from recdash.text import TextEncoder
 
         self.encoder = TextEncoder()
         self.seconds: list[float] = []
+        if int8:  # a side check: torch's dynamic int8 quantisation of the query encoder
+            import torch
+
+            self.encoder._load()
+            self.encoder._model = torch.ao.quantization.quantize_dynamic(
+                self.encoder._model, {torch.nn.Linear}, dtype=torch.qint8)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         start = time.perf_counter()
@@ -313,6 +319,9 @@ def main() -> None:
                         help="query vectors for the semantic-step crossover")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--build-repeats", type=int, default=3)
+    parser.add_argument("--int8-queries", action="store_true",
+                        help="encode queries with a dynamically int8-quantised MiniLM (a side "
+                             "check); writes search_speed_int8_queries.json")
     parser.add_argument("--big-graph-only", action="store_true",
                         help="only build --big with its HNSW graph and time it; writes "
                              "search_speed_big_graph.json")
@@ -327,7 +336,7 @@ def main() -> None:
     base, vectors = base_products(ws)
     out["real_products"] = len(base)
     warmup, queries = read_queries(args.queries)
-    encoder = TimedEncoder()
+    encoder = TimedEncoder(int8=args.int8_queries)
     encoder.encode(["warm the encoder"])
     hists = histories(Path(args.datasets), args.mid, WARMUP + args.queries)
 
@@ -455,7 +464,9 @@ def main() -> None:
           f"{args.build_repeats}); {args.big:,} products without the graph: "
           f"{big['build_seconds_embeddings_cached']:.1f} s")
     out["table"], out["crossover_table"] = table, cross_table
-    print(f"wrote {rel(write_json(OUT, out))}")
+    out["int8_queries"] = args.int8_queries
+    name = OUT.replace(".json", "_int8_queries.json") if args.int8_queries else OUT
+    print(f"wrote {rel(write_json(name, out))}")
 
 
 if __name__ == "__main__":
