@@ -28,7 +28,6 @@ name = loaders.require_dataset(root)
 sessions = loaders.load_report(root, name).stats.get("sequences") == "sessions"
 who = "session" if sessions else "shopper"
 st.title("Search")
-catalog = loaders.load_dataset(root, name).catalog
 
 query = st.text_input("Search the catalog", key=state.SEARCH_QUERY,
                       placeholder="a product, a brand, a model number... e.g. wireless mouse")
@@ -55,22 +54,17 @@ with right:
                          "the query alone; it re-orders the most relevant results only")
     lexical = st.slider("Words ↔ meaning", 0.0, 1.0, DEFAULTS.lexical_weight, 0.05,
                         help="1: exact words only (BM25); 0: meaning only (the text model); "
-                             "in between, both lists fused by rank")
+                             "in between, a weighted sum of the two scores")
     k = st.slider("Results", 5, 50, 20, 5)
 
 with st.expander("Filters and diversity", expanded=False):
     a, b, c = st.columns(3)
-    cats = sorted(catalog[S.CATEGORY].dropna().astype(str).unique()) if S.CATEGORY in catalog \
-        else []
-    category = a.selectbox("Category", ["All", *cats])
-    brands_all = sorted(catalog[S.BRAND].dropna().astype(str).unique()) if S.BRAND in catalog \
-        else []
-    brands = b.multiselect("Brands", brands_all)
-    prices = pd.to_numeric(catalog[S.PRICE], errors="coerce").dropna() if S.PRICE in catalog \
-        else pd.Series(dtype=float)
+    options = search_ui.filter_options(root, name)
+    category = a.selectbox("Category", ["All", *options.categories])
+    brands = b.multiselect("Brands", list(options.brands))
     price = (None, None)
-    if len(prices) and prices.max() > prices.min():
-        lo, hi = float(prices.min()), float(prices.max())
+    if options.price is not None:
+        lo, hi = options.price
         chosen = c.slider("Price", lo, hi, (lo, hi))
         price = (chosen[0] if chosen[0] > lo else None, chosen[1] if chosen[1] < hi else None)
     presets = load_presets(Workspace(root))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from recdash.search import Searcher, load_or_build
+from recdash.search.settings import FilterOptions
 from recdash.workspace import Workspace
 from ui import loaders, models
 
@@ -26,3 +27,13 @@ def searcher(root: str, name: str, run_id: str | None) -> Searcher:
     every session: do not modify."""
     index = _index(root, name, loaders.created_at(root, name))
     return Searcher(index, models.load_run(root, run_id) if run_id else None)
+
+
+def filter_options(root: str, name: str) -> FilterOptions:
+    """The dataset's categories, brands and price range for the filters (once per catalog)."""
+    return _options(root, name, loaders.created_at(root, name))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _options(root: str, name: str, created: float) -> FilterOptions:
+    return FilterOptions.of(loaders.load_dataset(root, name).catalog)

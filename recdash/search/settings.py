@@ -94,3 +94,26 @@ class SearchSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise RecdashError(f"{name}={value!r}: give 1 or more candidates, e.g. {default}")
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """What a catalog can be filtered by: its categories and brands (sorted), and its price
+    range (None when it has no two different prices)."""
+
+    categories: tuple[str, ...]
+    brands: tuple[str, ...]
+    price: tuple[float, float] | None
+
+    @classmethod
+    def of(cls, catalog: pd.DataFrame) -> "FilterOptions":
+        def values(column: str) -> tuple[str, ...]:
+            if column not in catalog:
+                return ()
+            return tuple(sorted(catalog[column].dropna().astype(str).unique()))
+
+        prices = (pd.to_numeric(catalog[S.PRICE], errors="coerce").dropna()
+                  if S.PRICE in catalog else pd.Series(dtype=float))
+        span = (float(prices.min()), float(prices.max())) if len(prices) else None
+        return cls(values(S.CATEGORY), values(S.BRAND),
+                   span if span and span[1] > span[0] else None)

@@ -242,3 +242,13 @@ def test_without_the_text_model_search_falls_back_to_words_and_says_so(index) ->
     assert any("Words only" in n and "not installed" in n for n in result.notes)
     lexical = Searcher(SearchIndex.build(known.catalog())).search("kettle", k=1)
     assert ids(lexical) == ["p09"] and any("no text vectors" in n for n in lexical.notes)
+
+
+def test_filter_options_list_the_catalogs_values() -> None:
+    from recdash.search.settings import FilterOptions
+
+    options = FilterOptions.of(known.catalog())
+    assert options.brands[:2] == ("Brewmaster", "Brightline") and len(options.brands) == 9
+    assert "Electronics > Audio > Headphones" in options.categories
+    assert options.price == (15.0, 300.0)
+    assert FilterOptions.of(known.catalog().iloc[:1]).price is None  # one price: no range
