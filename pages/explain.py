@@ -26,11 +26,12 @@ if not matches:
     st.stop()
 user = right.selectbox("Shopper", matches)
 history = models.stored_history(root, run_id, user)
-recs = models.stored_list(root, run_id, user, explain.K, True)
+# The list the Shopper page shows: the run's own rule for items already in the history.
+recs = models.stored_list(root, run_id, user, explain.K, None)
 edits = state.shopper_edits().get((run_id, user))
 if edits is not None and st.toggle("Use the history as edited on the Shopper page", True):
     history = edits
-    recs = models.history_list(root, run_id, history, explain.K, True)
+    recs = models.history_list(root, run_id, history, explain.K, None)
 st.caption(f"{len(history):,} events in the history.")
 
 explain.panel(root, run_id, history, recs, key=f"explain-{run_id}-{user}")

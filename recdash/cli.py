@@ -152,7 +152,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 def _settings(args: argparse.Namespace) -> dict:
     names = ("epochs", "max_len", "dim", "n_layers", "n_heads", "batch_size", "lr", "loss",
              "n_negatives", "max_minutes", "patience", "seed", "valid_users", "dropout",
-             "score_scale", "weight_decay", "recency_positions", "lr_schedule")
+             "score_scale", "weight_decay", "recency_positions", "lr_schedule",
+             "repeat_bonus")
     out = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     if getattr(args, "no_text", False):
         out["text"] = False
@@ -499,6 +500,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "the rest)")
     g.add_argument("--recency-positions", action="store_true", default=None,
                    help="number positions from the newest event (see AttentionConfig)")
+    g.add_argument("--repeat-bonus", choices=("auto", "on", "off"),
+                   help="a learned score for items already in the history, by how recently "
+                        "they were seen (auto, the default: on where at least 5%% of the "
+                        "training events return to an item of their sequence)")
     p.add_argument("--resume", metavar="RUN", help="continue a killed or cancelled run from its "
                    "last checkpoint, with its own settings (see `recdash runs`)")
 

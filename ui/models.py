@@ -51,15 +51,17 @@ def rerank_context(root: str, run_id: str) -> RunContext:
 
 
 @st.cache_resource(max_entries=1024, show_spinner=False)
-def stored_list(root: str, run_id: str, user: str, k: int, hide_seen: bool) -> pd.DataFrame:
-    """A shopper's list from their stored history (RECOMMENDATION_COLUMNS; shared, read only)."""
+def stored_list(root: str, run_id: str, user: str, k: int, hide_seen: bool | None
+                ) -> pd.DataFrame:
+    """A shopper's list from their stored history (RECOMMENDATION_COLUMNS; shared, read only);
+    `hide_seen` None follows the run's own rule."""
     return load_run(root, run_id).recommend_frame(stored_history(root, run_id, user), k,
                                                   hide_seen)
 
 
 @st.cache_resource(max_entries=1024, show_spinner=False)
 def history_list(root: str, run_id: str, history: pd.DataFrame, k: int,
-                 hide_seen: bool) -> pd.DataFrame:
+                 hide_seen: bool | None) -> pd.DataFrame:
     """The list of an edited history frame (RECOMMENDATION_COLUMNS; shared, read only)."""
     return load_run(root, run_id).recommend_frame(history, k, hide_seen)
 

@@ -72,8 +72,9 @@ class RunSpec:
         if not isinstance(config, kind.config):
             raise SettingError("RunSpec.config", type(config).__name__,
                                f"the {kind.name} model takes a {kind.config.__name__}")
-        if isinstance(config, AttentionSettings) and config.train.device != self.device:
-            config = replace(config, train=replace(config.train, device=self.device))
+        if isinstance(config, AttentionSettings):  # training validates as the run is measured
+            config = replace(config, train=replace(config.train, device=self.device,
+                                                   valid_exclude_seen=self.exclude_seen))
         object.__setattr__(self, "config", config)
 
     @property
@@ -144,7 +145,8 @@ class RunSpec:
             return d
 
         now, default = flat(self.config), flat(self.kind.default())
-        skip = {"device", "n_items", "use_text", "n_categories", "n_brands", "n_price_bands"}
+        skip = {"device", "n_items", "use_text", "n_categories", "n_brands", "n_price_bands",
+                "valid_exclude_seen"}
         parts = [f"{k} {'on' if v is True else 'off' if v is False else v}"
                  for k, v in now.items() if k not in skip and default.get(k) != v]
         if self.split != "loo":

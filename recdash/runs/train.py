@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, is_dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -222,6 +222,7 @@ def run_pairs(ws: Workspace, spec: RunSpec, pairs_file: str | Path,
     from recdash.eval.pairs import evaluate_pairs, read_pairs
 
     check_submission(ws, spec)
+    spec = replace(spec, exclude_seen=False)  # the pairs protocol keeps the prefix's items
     pairs = read_pairs(pairs_file)
     ds = ws.load_dataset(spec.dataset)
     events = ds.interactions[~ds.interactions[S.USER].isin(pairs.sessions)]

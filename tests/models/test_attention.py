@@ -269,10 +269,10 @@ def test_normalised_scores_are_bounded_and_served_as_trained(tmp_path, loss):
     net = ranker.net.eval()
     batch = pad_batch(hist, None, None, net.cfg.max_len)
     with torch.no_grad():
-        hidden, table = net(batch["items"], batch["events"], batch["gaps"])  # what _loss reads
+        hidden, table, _ = net(batch["items"], batch["events"], batch["gaps"])  # what _loss reads
         trained = (hidden[:, -1] @ table[1:].T).numpy()
         cand = torch.arange(1, N_ITEMS + 1)
-        _, vecs = net(batch["items"], batch["events"], batch["gaps"], cand)  # sampled path
+        _, vecs, _ = net(batch["items"], batch["events"], batch["gaps"], cand)  # sampled path
         sampled = (hidden[:, -1] @ vecs.T).numpy()
         targets = torch.zeros_like(batch["items"])
         targets[:, -1] = torch.arange(1, len(hist) + 1)  # one next item per history

@@ -25,6 +25,10 @@ TUNE_TRIALS = ({"dropout": 0.5}, {"lr": 3e-3, "dim": 32}, {"max_len": 20})
 TUNE_EVENTS = (2_000, 100_000)
 TUNE_SHARE = 0.5  # of a time limit, shared by the trials; the best trial trains on with the rest
 LR_SCHEDULES = ("constant", "linear")
+REPEAT_BONUS = ("auto", "on", "off")
+# "auto" switches the repeat bonus on where at least this share of the training events after a
+# sequence's first return to an item the sequence had (`recdash.data.validation.repeat_share`).
+REPEAT_BONUS_MIN_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,11 @@ class AttentionConfig:
             from the left edge of the left-padded batch, whose width is the batch's longest
             history: then an event's position embedding does not depend on which other
             histories share its batch (off in checkpoints from before this setting).
+        repeat_bonus: "on" adds a learned score to items already in the history, by how
+            recently they were seen (`model.AttentionRankerNet.repeat_pairs`); "auto" is
+            decided at fit time: on where at least REPEAT_BONUS_MIN_SHARE of the training
+            events return to an item of their sequence (a trained run stores "on" or "off";
+            checkpoints from before this setting read "auto" and have no bonus).
     """
 
     n_items: int
@@ -74,6 +83,7 @@ class AttentionConfig:
     use_time_gap: bool = True
     score_scale: float = 0.0
     recency_positions: bool = False
+    repeat_bonus: str = "auto"
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -87,6 +97,8 @@ class AttentionConfig:
         require(self, "text_dim", self.text_dim >= 1, "the text embeddings' width, e.g. 384")
         require(self, "score_scale", self.score_scale >= 0.0,
                 "0 (the dot product) or a temperature above 0, e.g. 12")
+        require(self, "repeat_bonus", self.repeat_bonus in REPEAT_BONUS,
+                f"one of {', '.join(REPEAT_BONUS)}")
         for name in ("n_categories", "n_brands", "n_price_bands"):
             require(self, name, getattr(self, name) >= 0, "0 (none) or more")
 
@@ -113,6 +125,9 @@ class TrainConfig:
         n_negatives: negatives per step for the sampled softmax (shared by the batch).
         patience: stop after this many validations without a better NDCG@10.
         valid_users: validate on a fixed sample of this many users (0 = all).
+        valid_exclude_seen: validation leaves items already in the history out of its
+            rankings; a run sets it to its own protocol's rule (`RunSpec.exclude_seen`), so
+            early stopping and tuning judge the rankings the run is measured on.
         seed: seed of initialisation, shuffling, dropout and sampling.
         device: "auto" (cuda if available), "cpu" or "cuda".
         max_minutes: stop training after this long (0 = no limit).
@@ -132,6 +147,7 @@ class TrainConfig:
     n_negatives: int = 3000
     patience: int = 10
     valid_users: int = 0
+    valid_exclude_seen: bool = True
     seed: int = 0
     device: str = "auto"
     max_minutes: float = 0.0

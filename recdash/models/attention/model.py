@@ -11,11 +11,19 @@ are L2-normalised first and the session vector carries the scale (NISER, Gupta e
 Normalized Item and Session Representations to Handle Popularity Bias", 2019), so a score is a
 scaled cosine, at most `score_scale` in size. `session_vectors` and `output_items` are the one
 place this happens; training and serving both score through them.
+
+With `repeat_bonus` on, an item the history already holds gets a learned bonus on top, by how
+recently it was seen (one weight per recency bucket, summed over its occurrences), as
+session-graph models see a return to an item as a loop (SR-GNN, Wu et al. 2019; RepeatNet, Ren
+et al. 2019). `repeat_pairs` is the one place the bonus is read; training and serving both add
+it.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,6 +32,7 @@ from recdash.models.attention.config import AttentionConfig
 
 N_EVENT_TYPES = 3  # view, cart, purchase (schema.EVENT_TYPES); +1 for padding
 N_GAP_BUCKETS = 34  # 0 = padding, 1 = unknown/first, 2.. = log2 of seconds since last event
+N_REPEAT_BUCKETS = 16  # events since an item was seen: 0, 1, 2, 3, then 4-7, 8-15, ... (log2)
 
 
 class ItemTower(nn.Module):
@@ -129,6 +138,9 @@ class AttentionRankerNet(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.norm = nn.LayerNorm(cfg.dim)
         self.apply(_init)
+        # Starts at 0: the network begins as one without the bonus.
+        self.repeat_bonus = nn.Parameter(torch.zeros(N_REPEAT_BUCKETS)) \
+            if cfg.repeat_bonus == "on" else None
 
     def encode(self, items: torch.Tensor, events: torch.Tensor | None = None,
                gaps: torch.Tensor | None = None, return_attention: bool = False,
@@ -174,16 +186,46 @@ class AttentionRankerNet(nn.Module):
 
     def forward(self, items: torch.Tensor, events: torch.Tensor | None = None,
                 gaps: torch.Tensor | None = None, candidates: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """What the training loss reads: (B, T, dim) hidden states, and the vectors of
-        `candidates` (item indices + 1), or the whole (I + 1, dim) table when None.
+                ) -> tuple[torch.Tensor, torch.Tensor, RepeatPairs | None]:
+        """What the training loss reads: (B, T, dim) session vectors at every position, the
+        vectors of `candidates` (item indices + 1) or the whole (I + 1, dim) table when None,
+        and every position's repeat bonus (`repeat_pairs`, None when it is off).
 
         Going through forward() lets DistributedDataParallel see every parameter in use.
         """
         hidden, _ = self.encode(items, events, gaps)
         vecs = self.output_items(self.items(candidates)) if candidates is not None \
             else self.item_table()
-        return self.session_vectors(hidden), vecs
+        return self.session_vectors(hidden), vecs, self.repeat_pairs(items)
+
+    def repeat_pairs(self, items: torch.Tensor, last_only: bool = False) -> RepeatPairs | None:
+        """The repeat bonus of every (position, earlier item) pair of `items`, or None when the
+        bonus is off.
+
+        Args:
+            items: (B, T) item indices + 1, left-padded with 0 (the newest event is last).
+            last_only: the newest position only (serving), not every position (training).
+
+        Returns:
+            RepeatPairs: for position p of row b and each event j <= p, the item at j (internal
+            index) and the weight of its recency bucket (p - j events ago). The score of an
+            item at (b, p) gains the sum of the weights of its pairs.
+        """
+        if self.repeat_bonus is None:
+            return None
+        t = items.shape[1]
+        pos = torch.arange(t, device=items.device)
+        if last_only:
+            ago = (t - 1 - pos)[None, None]  # (1, 1, T)
+            ok = (items != 0)[:, None, :]
+            rows, _, cols = ok.nonzero(as_tuple=True)
+            at = torch.full_like(rows, t - 1)
+        else:
+            ago = (pos[:, None] - pos[None, :])[None]  # (1, T, T): p - j
+            ok = (ago >= 0) & (items != 0)[:, None, :] & (items != 0)[:, :, None]
+            rows, at, cols = ok.nonzero(as_tuple=True)
+        ago = ago.expand(ok.shape)[ok]
+        return RepeatPairs(rows, at, items[rows, cols] - 1, self.repeat_bonus[_recency(ago)])
 
     def session_vectors(self, hidden: torch.Tensor) -> torch.Tensor:
         """(..., dim) hidden states as the scores read them: unchanged, or scaled unit vectors
@@ -205,7 +247,49 @@ class AttentionRankerNet(nn.Module):
                    gaps: torch.Tensor | None = None) -> torch.Tensor:
         """(B, I) scores of every item as the next event after each sequence."""
         hidden, _ = self.encode(items, events, gaps, last_only=True)
-        return self.session_vectors(hidden[:, -1]) @ self.item_table()[1:].T
+        scores = self.session_vectors(hidden[:, -1]) @ self.item_table()[1:].T
+        pairs = self.repeat_pairs(items, last_only=True)
+        return scores if pairs is None else add_bonus(scores, pairs.rows, pairs.items,
+                                                      pairs.weights)
+
+
+class RepeatPairs(NamedTuple):
+    """The repeat bonus as (position, earlier item) pairs (`AttentionRankerNet.repeat_pairs`):
+    parallel (P,) tensors of the row in the batch, the position in the row, the item (internal
+    index) and the pair's weight."""
+
+    rows: torch.Tensor
+    positions: torch.Tensor
+    items: torch.Tensor
+    weights: torch.Tensor
+
+
+def add_bonus(scores: torch.Tensor, rows: torch.Tensor, items: torch.Tensor,
+              weights: torch.Tensor, columns: torch.Tensor | None = None) -> torch.Tensor:
+    """`scores` (N, C) with each repeat pair's weight added where its row meets its item.
+
+    Args:
+        scores: (N, C) scores, of every item (column c = item c) or of `columns`.
+        rows, items, weights: (P,) the pairs (`RepeatPairs`, rows mapped to scores' rows).
+        columns: None when column c is item c; else the (C,) sorted items of the columns,
+            copies allowed (each copy gets the bonus).
+    """
+    weights = weights.to(scores.dtype)
+    if columns is None:
+        return scores.index_put((rows, items), weights, accumulate=True)
+    lo = torch.searchsorted(columns, items)
+    n = torch.searchsorted(columns, items, right=True) - lo  # copies of the item in columns
+    first = torch.cumsum(n, 0) - n
+    within = torch.arange(int(n.sum()), device=scores.device) - first.repeat_interleave(n)
+    return scores.index_put((rows.repeat_interleave(n), lo.repeat_interleave(n) + within),
+                            weights.repeat_interleave(n), accumulate=True)
+
+
+def _recency(ago: torch.Tensor) -> torch.Tensor:
+    """Recency bucket of an item seen `ago` events before the position: 0-3 as they are, then
+    one bucket per doubling (4-7, 8-15, ...), the last bucket holding everything older."""
+    log = torch.floor(torch.log2(ago.clamp(min=1).float())).long() + 2
+    return torch.where(ago < 4, ago, log).clamp(max=N_REPEAT_BUCKETS - 1)
 
 
 def _init(module: nn.Module) -> None:

@@ -23,9 +23,9 @@ from recdash.data.sequences import Sequences
 from recdash.eval.evaluate import evaluate
 from recdash.models.attention.checkpoint import load_checkpoint
 from recdash.models.attention.features import build_item_features, features_to_tower, pad_batch
-from recdash.models.attention.config import TUNE_EVENTS, TUNE_SHARE, TUNE_TRIALS, \
-    AttentionConfig, TrainConfig, resolve_loss, with_changes
-from recdash.models.attention.model import AttentionRankerNet
+from recdash.models.attention.config import REPEAT_BONUS_MIN_SHARE, TUNE_EVENTS, TUNE_SHARE, \
+    TUNE_TRIALS, AttentionConfig, TrainConfig, resolve_loss, with_changes
+from recdash.models.attention.model import AttentionRankerNet, RepeatPairs, add_bonus
 from recdash.models.attention.train import TrainEvent, TrainResult, resolve_device, \
     train_ranker
 from recdash.models.base import Progress, Recommender, TrainData
@@ -74,7 +74,9 @@ class AttentionRanker(Recommender):
         cfg = replace(self.model_config, n_items=split.n_items,
                       use_text=self.model_config.use_text and self.text is not None,
                       n_categories=feats.n_categories, n_brands=feats.n_brands,
-                      n_price_bands=feats.n_price_bands)
+                      n_price_bands=feats.n_price_bands,
+                      repeat_bonus=resolve_repeat_bonus(self.model_config.repeat_bonus,
+                                                        split.train()))
         if not (cfg.use_id or cfg.use_text or cfg.n_categories or cfg.n_brands):
             raise ValueError("the item tower has no input: switch on use_id, or give text "
                              "embeddings / a catalog with categories")
@@ -91,6 +93,7 @@ class AttentionRanker(Recommender):
             if not len(split.valid.users):  # a refit on every event: nothing is held out
                 return float("nan")
             res = evaluate(self, split, stage="valid", ks=(10,),
+                           exclude_seen=self.train_config.valid_exclude_seen,
                            max_users=self.train_config.valid_users or None)
             return res.metrics["NDCG@10"]
 
@@ -168,24 +171,43 @@ class AttentionRanker(Recommender):
             events: matching event codes, or None (views).
             times: matching epoch seconds (NaN = unknown), or None.
         """
+        return self._sessions(histories, events, times)[0]
+
+    @torch.inference_mode()
+    def _sessions(self, histories: Sequence[np.ndarray],
+                  events: Sequence[np.ndarray] | None = None,
+                  times: Sequence[np.ndarray] | None = None
+                  ) -> tuple[torch.Tensor, RepeatPairs | None]:
+        """`user_vectors`, and the repeat bonus the histories give their own items
+        (`AttentionRankerNet.repeat_pairs`, rows numbered as `histories`; None when off)."""
         self._check_fitted()
         net = self.net
         was_training = net.training
-        net.eval()
+        if was_training:  # switching modes walks every module: only when needed
+            net.eval()
         out = torch.zeros(len(histories), net.cfg.dim, device=self.device)
         keep = [i for i, h in enumerate(histories) if len(h)]
+        bonus = []
         for lo in range(0, len(keep), SCORE_BATCH):
-            rows = keep[lo:lo + SCORE_BATCH]
-            batch = pad_batch([histories[i] for i in rows],
-                              [events[i] for i in rows] if events is not None else None,
-                              [times[i] for i in rows] if times is not None else None,
+            rows = torch.as_tensor(keep[lo:lo + SCORE_BATCH], device=self.device)
+            batch = pad_batch([histories[i] for i in rows.tolist()],
+                              [events[i] for i in rows.tolist()] if events is not None else None,
+                              [times[i] for i in rows.tolist()] if times is not None else None,
                               net.cfg.max_len, self.device)
             hidden, _ = net.encode(batch["items"], batch["events"], batch["gaps"],
                                    last_only=True)
-            out[torch.as_tensor(rows, device=self.device)] = \
-                net.session_vectors(hidden[:, -1]).to(out.dtype)
-        net.train(was_training)
-        return out
+            out[rows] = net.session_vectors(hidden[:, -1]).to(out.dtype)
+            pairs = net.repeat_pairs(batch["items"], last_only=True)
+            if pairs is not None:
+                bonus.append(pairs._replace(rows=rows[pairs.rows]))
+        if was_training:
+            net.train()
+        if net.repeat_bonus is None:
+            return out, None
+        if not bonus:
+            empty = torch.zeros(0, dtype=torch.long, device=self.device)
+            return out, RepeatPairs(empty, empty, empty, torch.zeros(0, device=self.device))
+        return out, RepeatPairs(*(torch.cat(part) for part in zip(*bonus)))
 
     @torch.inference_mode()
     def item_table(self, targets: np.ndarray | None = None) -> torch.Tensor:
@@ -201,8 +223,14 @@ class AttentionRanker(Recommender):
         """(B, R) float64 scores of `targets` only, without scoring the catalog. Unlike `score`,
         an empty history scores 0 here: the network's own output for no events (explanations
         need every value on the network's scale; `score` serves popularity instead)."""
-        users = self.user_vectors(histories, events, times)
-        return (users @ self.item_table(targets).T).double().cpu().numpy()
+        users, pairs = self._sessions(histories, events, times)
+        scores = users @ self.item_table(targets).T
+        if pairs is not None:
+            cols = torch.as_tensor(np.asarray(targets, dtype=np.int64), device=scores.device)
+            order = torch.argsort(cols)
+            scores[:, order] = add_bonus(scores[:, order], pairs.rows, pairs.items,
+                                         pairs.weights, columns=cols[order])
+        return scores.double().cpu().numpy()
 
     @torch.inference_mode()
     def _score_context(self, histories: Sequence[np.ndarray],
@@ -212,9 +240,12 @@ class AttentionRanker(Recommender):
         out = np.empty((len(histories), self.n_items), dtype=np.float32)
         for lo in range(0, len(histories), SCORE_BATCH):
             sl = slice(lo, lo + SCORE_BATCH)
-            users = self.user_vectors(histories[sl], events[sl] if events else None,
-                                      times[sl] if times else None)  # (b, d)
-            out[sl] = (users @ table.T).float().cpu().numpy()
+            users, pairs = self._sessions(histories[sl], events[sl] if events else None,
+                                          times[sl] if times else None)  # (b, d)
+            scores = users @ table.T
+            if pairs is not None:
+                scores = add_bonus(scores, pairs.rows, pairs.items, pairs.weights)
+            out[sl] = scores.float().cpu().numpy()
         return out
 
     def _score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
@@ -301,6 +332,19 @@ class AttentionRanker(Recommender):
         self._train = data.sequences
         self._popularity = np.bincount(data.sequences.items,
                                        minlength=data.n_items).astype(np.float32)
+
+
+def resolve_repeat_bonus(setting: str, train: Sequences) -> str:
+    """"on" or "off": `setting` itself, or for "auto" on where at least REPEAT_BONUS_MIN_SHARE
+    of the training events after each sequence's first return to an item of their sequence."""
+    if setting != "auto":
+        return setting
+    from recdash.data import schema as S
+    from recdash.data.validation import repeat_share
+
+    events = pd.DataFrame({S.USER: np.repeat(np.arange(len(train)), train.lengths),
+                           S.ITEM: train.items})
+    return "on" if repeat_share(events) >= REPEAT_BONUS_MIN_SHARE else "off"
 
 
 def _trial_progress(progress: Progress | None, i: int, n: int, label: str,

@@ -27,7 +27,7 @@ from recdash.models.attention.checkpoint import find_checkpoint, load_checkpoint
     save_checkpoint
 from recdash.models.attention.features import pad_batch
 from recdash.models.attention.config import AttentionConfig, TrainConfig
-from recdash.models.attention.model import AttentionRankerNet
+from recdash.models.attention.model import AttentionRankerNet, add_bonus
 
 
 @dataclass(frozen=True)
@@ -93,22 +93,36 @@ def _loss(net, batch: dict, targets: torch.Tensor, cfg: TrainConfig,
           log_q: torch.Tensor | None, gen: torch.Generator) -> torch.Tensor:
     valid = targets > 0
     tgt = targets[valid] - 1  # internal item index of each position's next item
+    # Row of each (batch row, position) among the positions with a next item, for the bonus.
+    row_of = (valid.flatten().long().cumsum(0) - 1).view_as(targets)
     if cfg.loss == "full":
-        hidden, table = net(batch["items"], batch["events"], batch["gaps"])
+        hidden, table, pairs = net(batch["items"], batch["events"], batch["gaps"])
         h = hidden[valid]  # (N, d) every position with a next item
-        return F.cross_entropy((h @ table[1:].T).float(), tgt)
+        logits = (h @ table[1:].T).float()
+        if pairs is not None:
+            keep = valid[pairs.rows, pairs.positions]
+            logits = add_bonus(logits, row_of[pairs.rows, pairs.positions][keep],
+                               pairs.items[keep], pairs.weights[keep])
+        return F.cross_entropy(logits, tgt)
     # Sampled softmax: only the batch's targets and the shared negatives need item vectors,
-    # so a step costs the same for 1M items as for 10k.
+    # so a step costs the same for 1M items as for 10k. Sorted, so that the negatives equal to
+    # an item form one run (the repeat bonus finds them by binary search).
     neg = torch.multinomial(log_q.exp(), cfg.n_negatives, replacement=True,
-                            generator=gen).to(tgt.device)
+                            generator=gen).to(tgt.device).sort().values
     cand, inverse = torch.unique(torch.cat([tgt, neg]), return_inverse=True)
-    hidden, vecs = net(batch["items"], batch["events"], batch["gaps"], cand + 1)
+    hidden, vecs, pairs = net(batch["items"], batch["events"], batch["gaps"], cand + 1)
     h = hidden[valid]
     t_vec, n_vec = vecs[inverse[: len(tgt)]], vecs[inverse[len(tgt):]]
-    pos_logit = (h * t_vec).sum(-1, keepdim=True) - log_q[tgt].unsqueeze(-1)
+    pos_logit = (h * t_vec).sum(-1) - log_q[tgt]
     neg_logit = h @ n_vec.T - log_q[neg][None]
+    if pairs is not None:
+        keep = valid[pairs.rows, pairs.positions]
+        rows, items, w = row_of[pairs.rows, pairs.positions][keep], pairs.items[keep], \
+            pairs.weights[keep]
+        pos_logit = pos_logit.index_add(0, rows, (w * (items == tgt[rows])).to(pos_logit.dtype))
+        neg_logit = add_bonus(neg_logit, rows, items, w, columns=neg)
     neg_logit = neg_logit.masked_fill(neg[None] == tgt[:, None], float("-inf"))  # hits
-    logits = torch.cat([pos_logit, neg_logit], dim=1).float()
+    logits = torch.cat([pos_logit[:, None], neg_logit], dim=1).float()
     return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=h.device))
 
 
