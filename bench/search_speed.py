@@ -19,8 +19,8 @@ product text:
 - queries: the word-dropped Games test queries of bench/search_queries_games.tsv (written by
   bench/search_relevance.py), warm-up queries disjoint from the timed ones.
 
-The query's MiniLM encoding is timed inside the search (a timing wrapper round the encoder) and
-reported as a share. Peers measured in the same run on the same catalog: bm25s `retrieve` of the
+The query's MiniLM encoding (ONNX Runtime, the product's default) is timed inside the search (a
+timing wrapper round the encoder) and reported as a share. Peers measured in the same run on the same catalog: bm25s `retrieve` of the
 top 20 for the query's terms (BM25 alone), and a plain numpy exact top 20 (`emb @ q` +
 argpartition, the query vector given). The exact/ANN crossover times the semantic step alone
 (`Searcher.semantic_top`, pool 1000) at each size, on one HNSW graph grown in steps with the
@@ -35,6 +35,10 @@ Usage (from the repository root):
         [--big 1000000] [--graph-sizes 25000 50000 100000 200000] [--exact-sizes 500000] \
         [--queries 300] [--big-queries 100] [--step-queries 100] [--repeats 3]
     OMP_NUM_THREADS=1 .venv/bin/python bench/search_speed.py --workspace DIR --big-graph-only
+    OMP_NUM_THREADS=1 .venv/bin/python bench/search_speed.py --workspace DIR --mid-only
+
+The query encoder is the product's (`TextEncoder(runtime="onnx")`, as `open_searcher` makes
+it); --mid-only also times the torch encoder in the same run, alternating repeats.
 """
 
 from __future__ import annotations
@@ -59,12 +63,14 @@ K, WARMUP, MAX_LEN = 20, 30, 50
 
 
 class TimedEncoder:
-    """The CPU TextEncoder, recording the seconds of each call (the query's encoding)."""
+    """The product's query encoder (a CPU TextEncoder on ONNX Runtime, as `open_searcher` makes
+    it), or the torch one, recording the seconds of each call (the query's encoding)."""
 
-    def __init__(self, int8: bool = False) -> None:
+    def __init__(self, int8: bool = False, runtime: str = "onnx") -> None:
         from recdash.text import TextEncoder
 
-        self.encoder = TextEncoder()
+        self.encoder = TextEncoder(runtime="torch" if int8 else runtime,
+                                   cache_dir=tempfile.mkdtemp(prefix="bench-onnx-"))
         self.seconds: list[float] = []
         if int8:  # a side check: torch's dynamic int8 quantisation of the query encoder
             import torch
@@ -322,6 +328,10 @@ def main() -> None:
     parser.add_argument("--int8-queries", action="store_true",
                         help="encode queries with a dynamically int8-quantised MiniLM (a side "
                              "check); writes search_speed_int8_queries.json")
+    parser.add_argument("--mid-only", action="store_true",
+                        help="only build --mid as the product does and time it, with the "
+                             "product's query encoder (ONNX Runtime) and, as the peer in the "
+                             "same run, the torch one; writes search_speed_mid.json")
     parser.add_argument("--big-graph-only", action="store_true",
                         help="only build --big with its HNSW graph and time it; writes "
                              "search_speed_big_graph.json")
@@ -338,6 +348,7 @@ def main() -> None:
     warmup, queries = read_queries(args.queries)
     encoder = TimedEncoder(int8=args.int8_queries)
     encoder.encode(["warm the encoder"])
+    out["query_runtime"] = encoder.encoder.runtime
     hists = histories(Path(args.datasets), args.mid, WARMUP + args.queries)
 
     def log(msg: str) -> None:
@@ -358,6 +369,38 @@ def main() -> None:
         print(table)
         out["table"] = table
         print(f"wrote {rel(write_json('search_speed_big_graph.json', out))}")
+        return
+
+    if args.mid_only:
+        cat, emb = tiled(base, vectors, args.mid)
+        index = SearchIndex.build(cat, emb)  # the graph too, from ANN_MIN_ITEMS products
+        del emb
+        service = ranker_service(cat)
+        torch_encoder = TimedEncoder(runtime="torch")
+        torch_encoder.encode(["warm the encoder"])
+        mid = {"items": args.mid, "ann": index.ann is not None}
+        # Alternating, so that both encoders see the same machine.
+        for rep in range(args.repeats):
+            for name, enc in (("personalised", encoder),
+                              ("personalised_torch_queries", torch_encoder)):
+                one = time_search(index, service, queries, warmup, hists, 1, enc)
+                mid.setdefault(name, []).append(one["runs"][0])
+            log(f"repeat {rep + 1}: {mid['personalised'][-1]['p99_ms']:.1f} ms p99 "
+                f"(torch queries {mid['personalised_torch_queries'][-1]['p99_ms']:.1f})")
+        for name in ("personalised", "personalised_torch_queries"):
+            mid[name] = repeat_summary(mid[name])
+        mid["anonymous"] = time_search(index, None, queries, warmup, None, args.repeats,
+                                       encoder)
+        out["mid"] = mid
+        rows = [[f"{args.mid:,} {'HNSW' if mid['ann'] else 'exact'}, {mode.replace('_', ' ')}",
+                 f"{mid[mode]['p50_ms']:.1f}", f"{mid[mode]['p99_ms']:.1f}",
+                 f"{mid[mode]['encode_p50_ms']:.1f}", f"{mid[mode]['encode_share_of_total']:.0%}"]
+                for mode in ("personalised", "personalised_torch_queries", "anonymous")]
+        out["table"] = markdown_table(["search, k=20, one thread", "p50 ms", "p99 ms",
+                                       "encode p50 ms", "encode share"], rows)
+        out["peak_rss_mb"] = round(peak_rss_mb())
+        print(out["table"])
+        print(f"wrote {rel(write_json('search_speed_mid.json', out))}")
         return
 
     # 1. The mid catalog as the product builds it (its graph from ANN_MIN_ITEMS): build time

@@ -170,6 +170,7 @@ def test_search_as_a_shopper_and_anonymously(tmp_path):
         "brewmastr": "brewmaster"}
     assert not got["personalised"] and got["run"] is None
     assert "search index of shop" in out.stderr  # progress on stderr
+    assert len(list((ws / "text-model").glob("*.onnx"))) == 1  # the query encoder's export
 
     assert run("evaluate", "--data", "shop", "--model", "itemknn", ws=ws).returncode == 0
     mine = run("search", "--data", "shop", "--query", "lumio wireless mouse", "--user", "a00",

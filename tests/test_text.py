@@ -221,3 +221,73 @@ def test_the_first_progress_message_says_what_is_encoded_and_what_is_cached(tmp_
         "1 of 4 items to encode, 2 cached, 1 without text"
     assert first_message(["Mug", None]) == \
         "1 of 2 items cached, nothing to encode, 1 without text"
+
+
+# ONNX Runtime: the query encoder's runtime -----------------------------------------------------
+
+QUERIES = ["wireless gaming mouse rgb", "a", "Stainless steel beaker 500ml, graduated",
+           "nintendo switch pro controller black", "word " * 200]  # the last is truncated
+
+
+@pytest.fixture(scope="module")
+def onnx_dir(tmp_path_factory):
+    """A folder holding one export of the text model, made once for the module."""
+    folder = tmp_path_factory.mktemp("onnx")
+    enc = T.TextEncoder(runtime="onnx", cache_dir=folder)
+    enc.encode(["warm up"])
+    assert enc.runtime == "onnx", enc.runtime_note
+    return folder
+
+
+def test_onnx_runtime_gives_torchs_vectors(encoder, onnx_dir):
+    enc = T.TextEncoder(runtime="onnx", cache_dir=onnx_dir)
+    one_by_one = np.stack([enc.encode([q])[0] for q in QUERIES])
+    batched = enc.encode(QUERIES)  # padded batches too
+    want = encoder.encode(QUERIES)
+    assert enc.runtime == "onnx"
+    assert np.abs(one_by_one - want).max() < 1e-5
+    assert np.abs(batched - want).max() < 1e-5
+    assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+
+
+def test_the_export_is_kept_and_reused(onnx_dir, monkeypatch):
+    (path,) = onnx_dir.glob("*.onnx")
+    stamp = path.stat().st_mtime_ns
+    monkeypatch.setattr(T, "_export_onnx", lambda *a: pytest.fail("exported again"))
+    enc = T.TextEncoder(runtime="onnx", cache_dir=onnx_dir)
+    enc.encode(["mouse"])
+    assert enc.runtime == "onnx" and path.stat().st_mtime_ns == stamp
+    assert not list(onnx_dir.glob(".export-*"))  # no half-written file left
+
+
+def test_a_damaged_export_is_made_again(encoder, onnx_dir, tmp_path):
+    (good,) = onnx_dir.glob("*.onnx")
+    (tmp_path / good.name).write_bytes(good.read_bytes()[:5000])  # cut short
+    enc = T.TextEncoder(runtime="onnx", cache_dir=tmp_path)
+    got = enc.encode(QUERIES[:2])
+    assert enc.runtime == "onnx"
+    assert np.abs(got - encoder.encode(QUERIES[:2])).max() < 1e-5
+    assert (tmp_path / good.name).stat().st_size == good.stat().st_size
+
+
+def test_without_onnx_runtime_it_runs_on_torch_and_says_so(encoder, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import now fails
+    enc = T.TextEncoder(runtime="onnx", cache_dir=tmp_path)
+    got = enc.encode(QUERIES[:2])
+    assert enc.runtime == "torch" and "ONNX Runtime is not installed" in enc.runtime_note
+    assert np.abs(got - encoder.encode(QUERIES[:2])).max() < 1e-6
+
+
+def test_an_export_that_does_not_match_is_refused(onnx_dir, monkeypatch, tmp_path):
+    (good,) = onnx_dir.glob("*.onnx")
+    (tmp_path / good.name).write_bytes(good.read_bytes())
+    monkeypatch.setattr(T, "_ONNX_TOLERANCE", -1.0)  # nothing can match now
+    monkeypatch.setattr(T, "_export_onnx", lambda *a: None)  # "exported again": the same file
+    enc = T.TextEncoder(runtime="onnx", cache_dir=tmp_path)
+    enc.encode(["mouse"])
+    assert enc.runtime == "torch" and "differs from torch" in enc.runtime_note
+
+
+def test_an_unknown_runtime_says_which_exist():
+    with pytest.raises(RecdashError, match="torch, onnx"):
+        T.TextEncoder(runtime="tensorrt")

@@ -32,6 +32,9 @@ class Opened:
     run_name: str = ""
 
 
+TEXT_MODEL_DIR = "text-model"  # in the workspace: the query encoder's ONNX export
+
+
 def default_run(ws, dataset: str) -> tuple[str | None, str]:
     """(run id, short name) of the dataset's best finished run, or (None, "") if it has none."""
     from recdash import runs_view
@@ -66,7 +69,12 @@ def open_searcher(ws, dataset: str, run_id: str | None = None, personalise: bool
                                f"'{dataset}'. Fix: pass a run of '{dataset}' (recdash runs "
                                f"--data {dataset}) or leave --run out")
         service = load_run(ws, run_id, device=device)
-    return Opened(Searcher(index, service), run_id if service is not None else None, name)
+    from recdash.text import TextEncoder
+
+    # Queries run on ONNX Runtime; its export of the text model is kept in the workspace.
+    encoder = TextEncoder(runtime="onnx", cache_dir=ws.root / TEXT_MODEL_DIR)
+    return Opened(Searcher(index, service, encoder), run_id if service is not None else None,
+                  name)
 
 
 def search_as(searcher: Searcher, query: str, user: object | None = None,

@@ -252,3 +252,15 @@ def test_filter_options_list_the_catalogs_values() -> None:
     assert "Electronics > Audio > Headphones" in options.categories
     assert options.price == (15.0, 300.0)
     assert FilterOptions.of(known.catalog().iloc[:1]).price is None  # one price: no range
+
+
+@pytest.mark.parametrize("query", ["wireless mouse", "8 gb graphics card rx580", "kettle",
+                                   "brewmaster coffee grinder coffee"])
+def test_bm25_scores_are_bm25s_own(searcher, query) -> None:
+    """The BM25 scores read from the index's score matrix are what bm25s computes."""
+    terms, _, _ = searcher.analyse(query)
+    assert terms
+    got = searcher.lexical_scores(terms)
+    want = searcher.index.bm25.get_scores(list(terms))
+    assert got.shape == want.shape and (got > 0).any()
+    assert np.allclose(got, want, rtol=1e-6, atol=1e-7)
