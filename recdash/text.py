@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,6 +176,9 @@ class TextEncoder:
         self._path = _model_dir()
         self._tokenizer = None
         self._model = None
+        # One encode at a time: a fast tokenizer called from two threads at once fails
+        # ("Already borrowed"), and a searcher's encoder is shared by a server's threads.
+        self._lock = threading.Lock()
 
     @property
     def loaded(self) -> bool:
@@ -217,6 +221,11 @@ class TextEncoder:
         out = np.zeros((len(texts), EMBED_DIM), dtype=np.float32)
         if not texts:
             return out
+        with self._lock:
+            return self._encode_locked(texts, out, progress)
+
+    def _encode_locked(self, texts: list[str], out: np.ndarray,
+                       progress: Progress | None) -> np.ndarray:
         if not self.loaded:
             self._load()
         # Batch texts of similar length together: less padding, same vectors.

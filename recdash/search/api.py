@@ -8,7 +8,9 @@ needs (an unknown shopper, no trained run).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from recdash.errors import RecdashError
 from recdash.progress import Progress
@@ -33,6 +35,29 @@ class Opened:
 
 
 TEXT_MODEL_DIR = "text-model"  # in the workspace: the query encoder's ONNX export
+
+_ENCODERS: dict[str, object] = {}  # export folder -> its loaded query encoder, one per process
+_ENCODERS_LOCK = threading.Lock()
+
+
+def query_encoder(folder: Path):
+    """The process's query encoder for a workspace (ONNX Runtime over the export in `folder`),
+    loaded once: every searcher of the process shares it, so opening a searcher for another
+    run or dataset does not pay the model's load and the export's check again. Encoding is
+    read-only, so sharing it between threads is safe."""
+    from recdash.text import TextEncoder
+
+    key = str(Path(folder).resolve())
+    with _ENCODERS_LOCK:
+        encoder = _ENCODERS.get(key)
+        if encoder is None:
+            encoder = _ENCODERS[key] = TextEncoder(runtime="onnx", cache_dir=folder)
+        if not encoder.loaded:  # under the lock: two first queries never load it twice
+            try:
+                encoder.encode(["warm up"])
+            except RecdashError:  # no text model on this host: searches say so per query
+                pass
+    return encoder
 
 
 def default_run(ws, dataset: str) -> tuple[str | None, str]:
@@ -69,10 +94,8 @@ def open_searcher(ws, dataset: str, run_id: str | None = None, personalise: bool
                                f"'{dataset}'. Fix: pass a run of '{dataset}' (recdash runs "
                                f"--data {dataset}) or leave --run out")
         service = load_run(ws, run_id, device=device)
-    from recdash.text import TextEncoder
-
     # Queries run on ONNX Runtime; its export of the text model is kept in the workspace.
-    encoder = TextEncoder(runtime="onnx", cache_dir=ws.root / TEXT_MODEL_DIR)
+    encoder = query_encoder(ws.root / TEXT_MODEL_DIR) if index.semantic else None
     return Opened(Searcher(index, service, encoder), run_id if service is not None else None,
                   name)
 

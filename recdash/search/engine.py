@@ -125,8 +125,8 @@ def blend(relevance: np.ndarray, preference: np.ndarray, personal: float) -> np.
 
 def _top(scores: np.ndarray, pool: int, floor: float | None = None) -> np.ndarray:
     """Rows of the `pool` best finite scores (above `floor` when given), best first."""
-    ok = np.isfinite(scores) if floor is None else np.isfinite(scores) & (scores > floor)
-    rows = np.flatnonzero(ok)
+    # With a floor, `scores > floor` already drops NaN; only BM25 uses one, and it is finite.
+    rows = np.flatnonzero(np.isfinite(scores) if floor is None else scores > floor)
     if len(rows) > pool:
         part = np.argpartition(-scores[rows], pool - 1)[:pool]
         rows = rows[part]
@@ -150,6 +150,16 @@ class Searcher:
         self._encoder = encoder
         self._vocab_ids = index.bm25.vocab_dict if index.bm25 is not None else {}
         self._vectors: dict[str, np.ndarray] = {}
+        self._codes: np.ndarray | None = None  # row -> the run's item code (-1: new to it)
+
+    def run_codes(self, rows: np.ndarray) -> np.ndarray:
+        """The run's internal index of each product row (-1 where the run does not know it);
+        the whole catalog's are looked up once per searcher, not per query."""
+        if self.service is None:
+            return np.full(len(rows), -1, dtype=np.int64)
+        if self._codes is None:
+            self._codes = np.asarray(self.service.model.codes_of(self.index.items), np.int64)
+        return self._codes[rows]
 
     # Retrieval -----------------------------------------------------------------------------
     def analyse(self, query: str) -> tuple[list[str], dict[str, str], list[str]]:
@@ -339,8 +349,8 @@ class Searcher:
             return raw, None
         model = self.service.model
         head = np.ones(len(rows), dtype=bool) if head is None else head
-        codes = np.full(len(rows), -1)
-        codes[head] = model.codes_of(self.index.items[rows[head]])
+        codes = np.full(len(rows), -1, dtype=np.int64)
+        codes[head] = self.run_codes(rows[head])
         known = codes >= 0
         if not known.any():
             return raw, None
@@ -356,7 +366,7 @@ class Searcher:
         n = len(self.index)
         counts = np.zeros(n)
         if self.service is not None:
-            codes = self.service.model.codes_of(self.index.items)
+            codes = self.run_codes(np.arange(n))
             pop = self.service.model.popularity
             counts[codes >= 0] = pop[codes[codes >= 0]]
         if mask is not None:
@@ -368,8 +378,7 @@ class Searcher:
         """Diversity over the products the run knows; products new to it keep their place."""
         reranker, depth = rerank
         head = cands[:depth]
-        codes = self.service.model.codes_of(self.index.items[head]) if self.service else \
-            np.full(len(head), -1)
+        codes = self.run_codes(head)
         known = codes >= 0
         hist = history.items if history is not None else np.zeros(0, np.int32)
         chosen = np.asarray(reranker(codes[known], final[:depth][known], hist), dtype=np.int64)

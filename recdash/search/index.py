@@ -113,7 +113,12 @@ class SearchIndex:
 
     def cosines(self, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
         """(len(rows),) float32 cosine of each row's vector with a unit `vector`."""
-        return self.embeddings[rows].astype(np.float32) @ vector.astype(np.float32)
+        import torch
+
+        with torch.inference_mode():  # half-precision rows gathered and multiplied by torch
+            q = torch.from_numpy(np.ascontiguousarray(vector, dtype=np.float16))
+            picked = self.matrix[torch.from_numpy(np.asarray(rows, dtype=np.int64))]
+            return (picked @ q).float().numpy()
 
     def similarities(self, vector: np.ndarray) -> np.ndarray:
         """(n,) float32 cosine of every product's vector with a unit `vector` (exact)."""

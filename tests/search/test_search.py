@@ -264,3 +264,25 @@ def test_bm25_scores_are_bm25s_own(searcher, query) -> None:
     want = searcher.index.bm25.get_scores(list(terms))
     assert got.shape == want.shape and (got > 0).any()
     assert np.allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_searchers_of_one_process_share_one_loaded_query_encoder(workspace) -> None:
+    from recdash.search import api
+
+    ds, _ = prepare_dataset("known", known.log(), known.catalog())
+    workspace.save_dataset(ds)
+    first = api.open_searcher(workspace, "known", personalise=False).searcher
+    second = api.open_searcher(workspace, "known", personalise=False).searcher
+    assert first._encoder is second._encoder  # one model load and export check per process
+    assert first._encoder.loaded  # loaded when opened, not on the first query
+    assert ids(second.search("device to boil water", k=1)) == \
+        ids(Searcher(first.index).search("device to boil water", k=1))
+
+
+def test_the_runs_codes_are_the_models_own(index, shop) -> None:
+    _, service = shop
+    searcher = Searcher(index, service)
+    rows = np.arange(len(index))
+    np.testing.assert_array_equal(searcher.run_codes(rows[::-1]),
+                                  service.model.codes_of(index.items[rows[::-1]]))
+    assert (Searcher(index).run_codes(rows) == -1).all()  # no run: every product is new

@@ -254,7 +254,13 @@ class AttentionRanker(Recommender):
     def _item_table(self) -> torch.Tensor:
         """(I, d) item vectors, recomputed only when a parameter or buffer has changed (tensor
         version counters move on every in-place update, training steps included)."""
-        tensors = (*self.net.parameters(), *self.net.buffers())
+        net = self.net
+        if getattr(self, "_modules_of", (None,))[0] is not net:  # walked once per network
+            self._modules_of = (net, tuple(net.modules()))
+        # Each module's own dicts, read afresh: a moved or reassigned buffer is seen, without
+        # the recursive walk of parameters() and buffers() on every call (a search's share).
+        tensors = [t for m in self._modules_of[1]
+                   for t in (*m._parameters.values(), *m._buffers.values()) if t is not None]
         key = (str(tensors[0].device), tuple((t.data_ptr(), t._version) for t in tensors))
         if getattr(self, "_table_key", None) != key:
             self._table = self.net.item_table()[1:]
