@@ -9,11 +9,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import explain, frame, loaders, state
+from ui import auth, explain, frame, loaders, state
 
 # An emoji favicon is drawn inline; a Material icon one would be fetched from the internet.
 st.set_page_config(page_title="recdash", page_icon="🛍️", layout="wide")
 state.init_state()
+auth.require_password()  # stops here at a sign-in form where .streamlit/secrets.toml sets one
 root = state.workspace_root()
 loaders.ensure_demo_shop(root)  # every page needs a dataset, so the frame makes the first one
 explain.warm_up()  # shap's import, once per server, off the first explanation's path
@@ -28,6 +29,7 @@ PAGES = [
     st.Page(HERE / "pages" / "explain.py", title="Explain", icon=":material/lightbulb:"),
     st.Page(HERE / "pages" / "search.py", title="Search", icon=":material/search:"),
     st.Page(HERE / "pages" / "diversity.py", title="Diversity", icon=":material/diversity_3:"),
+    st.Page(HERE / "pages" / "serve.py", title="Serve", icon=":material/api:"),
 ]
 page = st.navigation(PAGES)
 

@@ -98,6 +98,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from recdash.data.dataset import prepare_dataset, prepare_public
+    from recdash.privacy import for_storage
     from recdash.workspace import check_name
 
     ws = _workspace(args)
@@ -123,10 +124,24 @@ def cmd_import(args: argparse.Namespace) -> int:
         if ds is None:
             _emit(args, {"ok": False, "report": report.to_dict()}, report.format())
             return EXIT_INVALID
+        ds = for_storage(ws, ds, args.pseudonymise)
+        report = ds.report
         ws.save_dataset(ds, source=str(args.public or args.interactions),
                         overwrite=args.replace)
     _emit(args, {"ok": True, "dataset": args.name, "report": report.to_dict()},
           report.format() + f"\nStored as '{args.name}' in {ws.root}")
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from recdash.privacy import forget_shopper
+
+    done = forget_shopper(_workspace(args), args.data, args.user)
+    _emit(args, {"ok": True, **done},
+          f"Deleted {done['dataset_events']:,} event(s) of shopper {done['user']} from "
+          f"'{args.data}' and {done['logged_events']:,} from its event log" +
+          ("" if done["compacted"] else "; the workspace's files were busy, so deleted rows may "
+           "linger in free space until the next `recdash forget`"))
     return 0
 
 
@@ -449,7 +464,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "or purchase (e.g. purchase for an order export; default: view)")
     p.add_argument("--kcore", type=int, default=0, help="keep users/items with >= K events")
     p.add_argument("--replace", action="store_true", help="replace a dataset of that name")
+    p.add_argument("--pseudonymise", action="store_true",
+                   help="store a keyed hash of each shopper ID instead of the ID (the key is "
+                        "kept in the workspace's secrets/ folder)")
     p.set_defaults(func=cmd_import)
+
+    p = add("forget", "delete every event of one shopper (on request): from the dataset and "
+            "its live event log")
+    p.add_argument("--data", required=True, help="the dataset")
+    p.add_argument("--user", required=True, help="the shopper's ID as the shop knows it (or "
+                   "its pseudonym, p_...)")
+    p.set_defaults(func=cmd_forget)
 
     p = add("datasets", "list, inspect or delete stored datasets")
     p.add_argument("--delete", metavar="NAME")
@@ -566,6 +591,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("jobs", "list background training jobs (the studio's Train page starts them)")
     p.add_argument("--cancel", metavar="JOB_ID", help="cancel a queued or running job")
     p.set_defaults(func=cmd_jobs)
+
+    from recdash.serve.cli import add_commands
+
+    add_commands(add)  # serve, keys
     return parser
 
 

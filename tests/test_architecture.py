@@ -40,6 +40,7 @@ def test_engine_imports_without_studio_packages():
         "import recdash.cli, recdash.workspace, recdash.runs.train, recdash.runs.jobs, recdash.models\n"
         "import recdash.runs.load, recdash.recommend\n"
         "import recdash.data.dataset, recdash.data.demo\n"
+        "import recdash.serve.api, recdash.serve.cli, recdash.privacy\n"
         "print('ok')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
@@ -76,6 +77,12 @@ FORBIDDEN = {
     "recdash/explain": ("recdash.runs", "recdash.rerank", "recdash.runs_view", "recdash.cli"),
     "recdash/rerank": ("recdash.runs", "recdash.explain", "recdash.runs_view", "recdash.cli"),
 }
+# The HTTP service is the top of the engine: nothing below it reaches into its app, its served
+# state or its command (the event log is storage that privacy also reads).
+for _layer in ("recdash/data", "recdash/eval", "recdash/models", "recdash/explain",
+               "recdash/rerank", "recdash/search", "recdash/runs"):
+    FORBIDDEN[_layer] = (*FORBIDDEN.get(_layer, ()), "recdash.serve.api", "recdash.serve.state",
+                         "recdash.serve.cli")
 
 
 def test_no_module_imports_upward():

@@ -44,6 +44,9 @@ def show_headline(stats: dict) -> None:
                    "events at the median.")
     else:
         span.metric("Date range", "unknown", help="the interaction log has no timestamps")
+    if stats.get("pseudonymised"):
+        st.caption("Shopper IDs are pseudonymised: a keyed hash whose key stays in the "
+                   "workspace, so no page, export or log shows a customer's own ID.")
     if "repeat_share" in stats:  # datasets imported before it was measured lack it
         from recdash.runs.defaults import protocol_defaults
 

@@ -24,6 +24,7 @@ DATASET_PARAM = "dataset"  # the URL's query parameter naming the selected datas
 USER_PARAM = "user"  # the Shopper page's query parameter naming the shopper shown
 SEARCH_QUERY = "search_query"  # the Search page's query box
 SEARCH_USER_QUERY = "search_user_query"  # the Search page's "ID contains" box
+SERVE_READING = "serve_reading"  # the Serve page's last /metrics reading and its time (a rate)
 
 
 def init_state() -> None:

@@ -137,10 +137,14 @@ def mapping_step(events: Upload, catalog: Upload | None, names: list[str],
                               "the command line refer to it").strip()
     overwrite = name in names and st.checkbox(
         f"Replace it: a dataset named '{name}' exists (its runs are kept)", key=f"{key}:replace")
+    pseudonymise = st.checkbox(
+        "Pseudonymise shopper IDs", key=f"{key}:pseudonymise",
+        help="store a keyed hash of each shopper ID instead of the ID, so that no page, export, "
+             "log or API answer shows a customer's own ID; the key stays in the workspace")
     return ImportRequest(name, events, catalog,
                          S.ColumnMapping(columns, catalog_columns, labels_mapped), overwrite,
                          default_event=default_event, time_format=time_format,
-                         encoding=encoding, session_gap=session_gap)
+                         encoding=encoding, session_gap=session_gap, pseudonymise=pseudonymise)
 
 
 def pick_options(columns: dict[str, str], key: str) -> tuple[str | None, str | None]:

@@ -20,6 +20,7 @@ from recdash.data.readers import PREVIEW_BYTES, read_table  # noqa: F401 (PREVIE
 from recdash.data.report import Finding, ValidationReport
 from recdash.errors import DataFileError, RecdashError
 from recdash.locks import LockBusy
+from recdash.privacy import for_storage
 from recdash.workspace import Workspace, check_name
 
 PREVIEW_ROWS = 10  # rows shown, and read, for the mapping step
@@ -65,6 +66,8 @@ class ImportRequest:
         encoding: the text encoding of CSV and JSON files without a byte-order mark.
         session_gap: cut each shopper's events into sessions at this many minutes without
             an event (None: one sequence per user_id).
+        pseudonymise: store a keyed hash of each shopper ID instead of the ID (see
+            `recdash.privacy`).
     """
 
     name: str
@@ -76,6 +79,7 @@ class ImportRequest:
     time_format: str | None = None
     encoding: str = "utf-8"
     session_gap: float | None = None
+    pseudonymise: bool = False
 
     @property
     def uploads(self) -> tuple[str, str | None]:
@@ -236,6 +240,12 @@ def _import_locked(ws: Workspace, request: ImportRequest,
         return report
     progress(f"Storing '{request.name}'")
     source = "upload: " + " + ".join(u.name for u in (request.interactions, request.catalog) if u)
+    try:
+        ds = for_storage(ws, ds, request.pseudonymise)
+    except RecdashError as exc:  # a damaged pseudonym key: the message says what to do
+        report.add(Finding("error", "pseudonym_key", str(exc)))
+        return report
+    report = ds.report
     try:
         ws.save_dataset(ds, source=source, overwrite=request.overwrite)
     except RecdashError as exc:

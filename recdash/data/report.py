@@ -168,8 +168,11 @@ class ValidationReport:
             lines.append(printable(f"Columns of {file}:"))
             lines.extend(printable(f"  {c}") for c in cols)
         if self.stats:
-            lines.append("Data: " + ", ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}"
-                                              for k, v in self.stats.items()))
+            lines.append("Data: " + ", ".join(
+                f"{k}={v:,}" if isinstance(v, int) and not isinstance(v, bool) else f"{k}={v}"
+                for k, v in self.stats.items()))
+        if self.stats.get("pseudonymised"):
+            lines.append("Shopper IDs: pseudonymised (a keyed hash; the key is in the workspace)")
         for sev, label in (("error", "ERROR"), ("warning", "WARNING"), ("info", "NOTE")):
             for f in (x for x in self.findings if x.severity == sev):
                 lines.append(f"{label} {f.code}: {f.text(surface)}")

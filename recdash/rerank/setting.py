@@ -161,6 +161,35 @@ def item_context(model, items: np.ndarray, catalog: pd.DataFrame | None,
     return ItemContext(vectors, codes, len(uniques) + 1, info / max(float(info.max()), 1e-12))
 
 
+def most_similar(ctx: ItemContext, item: int, k: int,
+                 similarity: str | None = None) -> tuple[str, np.ndarray, np.ndarray]:
+    """The k items most like `item` (internal index) by the cosine of the similarity's vectors
+    (the same ones diversity re-ranking reads): `similarity`, or the first the run has of the
+    model's item vectors, the title text, the category.
+
+    Returns:
+        (the similarity used, (k,) internal indices best first, (k,) their cosines).
+
+    Raises:
+        RecdashError: the run has no similarity that tells items apart.
+    """
+    have = ctx.similarities()
+    order = [similarity] if similarity else list(SIMILARITIES)
+    source = next((s for s in order if s in have), None)
+    if source is None:
+        raise RecdashError(f"this run cannot tell items apart by {' or '.join(order)}: "
+                           + "; ".join(MISSING.get(s, s) for s in order))
+    vectors = ctx.vectors[source]
+    sims = vectors @ vectors[item]  # (I,) cosines: the vectors are unit length
+    sims[item] = -np.inf  # never the item itself
+    k = min(k, len(sims) - 1)
+    if k <= 0:
+        return source, np.zeros(0, np.int64), np.zeros(0, np.float32)
+    top = np.argpartition(-sims, k - 1)[:k]
+    top = top[np.lexsort((top, -sims[top]))]  # best first, ties by index
+    return source, top.astype(np.int64), sims[top]
+
+
 def category_distribution(history: np.ndarray, ctx: ItemContext) -> np.ndarray:
     """(C,) the share of each category among a history's items (uniform when empty)."""
     counts = np.bincount(ctx.categories[history], minlength=ctx.n_categories).astype(float)
