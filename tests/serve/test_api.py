@@ -22,10 +22,16 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
-    """A workspace with the demo shop, two finished runs and an API key."""
+    """A workspace with a small demo shop (375 shoppers, 1,162 products: its text vectors and
+    search index build quickly), two finished runs and an API key."""
+    from recdash.data.dataset import prepare_dataset
+    from recdash.data.demo import generate_demo_shop
+
     root = tmp_path_factory.mktemp("serve")
     ws = Workspace(root)
-    ws.ensure_demo()
+    ds, report = prepare_dataset("demo", *generate_demo_shop(scale=0.15))
+    assert ds is not None, report.format()
+    ws.save_dataset(ds)
     knn, _ = run_evaluation(ws, RunSpec("demo", "itemknn"))
     pop, _ = run_evaluation(ws, RunSpec("demo", "pop"))
     return ws, knn, pop, create_key(ws, "tests")

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 def test_raw_ids_in_pseudonyms_out_and_a_shopper_forgotten(tmp_path) -> None:
     ws = Workspace(tmp_path / "ws")
-    events, catalog = generate_demo_shop()
+    events, catalog = generate_demo_shop(scale=0.15)  # 375 shoppers: a quick start
     ds, report = prepare_dataset("shop", events, catalog)
     assert ds is not None, report.format()
     ws.save_dataset(for_storage(ws, ds, pseudonymise=True))
