@@ -77,7 +77,11 @@ class Studio:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Studio:
-        """Start the server and wait until it answers its health check."""
+        """Start the server and wait until it answers its health check (once: a second call
+        would leave the first server running with nobody to stop it)."""
+        if self.process is not None and self.process.poll() is None:
+            raise RuntimeError("this studio is running already; use `with Studio(...)` or "
+                               "start(), not both")
         env = {**os.environ, "RECDASH_WORKSPACE": str(self.workspace), "OMP_NUM_THREADS": "1",
                "PYTHONUNBUFFERED": "1"}
         log = self.log_path.open("ab")

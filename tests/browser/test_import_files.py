@@ -53,7 +53,7 @@ def test_excel_pickle_and_date_format_on_the_data_page(tmp_path: Path, artifacts
     dayfirst.write_text("user,item,date\nu1,a,01/02/2024\nu1,b,03/04/2024\nu2,a,05/06/2024\n"
                         "u2,c,07/08/2024\n")
     workspace = tmp_path / "ws"
-    with Studio(workspace, tmp_path / "streamlit.log").start() as studio, \
+    with Studio(workspace, tmp_path / "streamlit.log") as studio, \
             chromium(1400, 2600, artifacts / "import-failure.png") as page:
         open_page(page, studio.url, "recdash")
         go_to(page, "Data", "Data")
