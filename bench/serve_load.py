@@ -32,6 +32,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -287,6 +288,8 @@ def main() -> None:
     from recdash.serve.keys import create_key
     from recdash.workspace import Workspace
 
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench: wrk is not installed; apt-get install -y wrk (Debian's package)")
     out = {"machine": machine(), "items": args.items, "workers": args.workers, "k": K,
            "client": "wrk 4.1 (one thread, keep-alive connections, Lua script); peer and "
                      "pairs: httpx.AsyncClient on one asyncio loop in the benchmark's process"}
