@@ -19,7 +19,8 @@ see how much better it does and why it recommends what it does.
 
 The pages in order: **Data** (bring your files), **Train** (models run in the background),
 **Evaluate** (compare runs, export), **Shopper** (one shopper's list, what-if edits), **Explain**
-(why an item is recommended), **Diversity** (re-rank for variety and see what it costs).
+(why an item is recommended), **Search** (the catalog as a shopper searches it), **Diversity**
+(re-rank for variety and see what it costs), **Serve** (the HTTP API for the shop's website).
 
 To get you going, the workspace starts with the **demo shop**: a synthetic store with about
 2,500 shoppers, 3,000 products and six months of events. Pick a dataset in the sidebar.
